@@ -1,0 +1,373 @@
+"""Command-line entry point: argument parsing; each command calls into the domain modules.
+
+User mistakes (missing folders, no images, unreadable files) end with one line on stderr and
+exit status 2; Ctrl+C keeps finished work and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from tlexplorer import __version__
+from tlexplorer.errors import Cancelled, UserError
+
+EPILOG = """\
+commands:
+  (none)    open the explorer (a terminal app) on the workspace
+  train     train the five models headless, writing WORKSPACE/models/<suite>/
+  report    capture activations (cached in WORKSPACE/cache/) and write CSV reports
+  analyze   the same report for any one .keras model on any image folder
+  bench     time activation capture against plain inference, and its memory
+  data      data fetch: download Microsoft PetImages (Dogs vs. Cats)
+
+Run 'tlexplorer COMMAND --help' for a command's options.
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _model_ids(text: str) -> list[int]:
+    try:
+        ids = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected ids like 1,2,3: {text!r}") from None
+    if not ids or any(i not in range(1, 6) for i in ids):
+        raise argparse.ArgumentTypeError(f"model ids are 1 to 5: {text!r}")
+    return ids
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _add_workspace(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="project folder holding models/, cache/ and reports/ (default: .)",
+    )
+    p.add_argument(
+        "--verbose", action="store_true", help="let TensorFlow and Keras print their own messages"
+    )
+
+
+def _add_source(p: argparse.ArgumentParser, required: bool) -> None:
+    group = p.add_mutually_exclusive_group(required=required)
+    group.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="Dogs-vs-Cats images: Kaggle train/, PetImages (Cat/, Dog/) "
+        "or one sub-folder per class",
+    )
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        help="the built-in synthetic demo (offline; no data or weights needed)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["paper", "demo", "smoke"],
+        help="scale: paper (150 px, 3000/1000/1000; default with --data), "
+        "demo (default with --demo), smoke (tiny, for tests)",
+    )
+
+
+def _add_tau(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tau",
+        type=_fraction,
+        default=None,
+        metavar="T",
+        help="τ for τ-dormant units (score ≤ τ × layer mean; default 0.1)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tlexplorer",
+        description="Look inside transfer-learning image classifiers: neural network utilization "
+        "(dead units), activation spectrum and activation range, per layer.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tlexplorer {__version__}")
+    _add_workspace(parser)
+    _add_source(parser, required=False)
+    _add_tau(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train the five models headless",
+        description="Train what is missing of the five models, with a "
+        "progress display; finished models are skipped.",
+    )
+    _add_workspace(train)
+    _add_source(train, required=True)
+    train.add_argument(
+        "--models",
+        type=_model_ids,
+        default=None,
+        metavar="IDS",
+        help="which models, e.g. 1,3,5 (default: all five; 5 needs 4)",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="epochs for every model (default: the preset's recipe)",
+    )
+    train.add_argument(
+        "--vgg-weights",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local VGG16 notop weights (paper preset), e.g. "
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    )
+
+    report = sub.add_parser(
+        "report",
+        help="capture activations and write CSV reports",
+        description="Capture what is not cached (one pass over the test set "
+        "per model) and write summary.csv, layers.csv, "
+        "spectrum.csv.",
+    )
+    _add_workspace(report)
+    _add_source(report, required=False)
+    _add_tau(report)
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the CSV files go (default: WORKSPACE/reports/)",
+    )
+    report.add_argument(
+        "--vgg-weights",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local VGG16 notop weights, if models must be trained first",
+    )
+
+    analyze = sub.add_parser(
+        "analyze",
+        help="report on any .keras model and image folder",
+        description="The same report for one model on any folder with one sub-folder per class.",
+    )
+    analyze.add_argument("model", type=Path, metavar="MODEL.keras")
+    analyze.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="test images, one sub-folder per class",
+    )
+    analyze.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the CSV files go (default: ./reports/<model name>/)",
+    )
+    analyze.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="folder whose cache/ holds capture results (default: .)",
+    )
+    analyze.add_argument("--batch", type=_positive_int, default=32, metavar="B")
+    analyze.add_argument("--verbose", action="store_true")
+    _add_tau(analyze)
+
+    bench = sub.add_parser(
+        "bench",
+        help="time capture against plain inference",
+        description="Times model.predict and the full capture over the same N "
+        "images, and capture's peak memory over N and 4N images. "
+        "Default model: the paper-scale frozen VGG16 transfer "
+        "model at 150 px with random weights (offline).",
+    )
+    bench.add_argument("--images", type=_positive_int, default=128, metavar="N")
+    bench.add_argument("--batch", type=_positive_int, default=32, metavar="B")
+    bench.add_argument("--image-size", type=_positive_int, default=150, metavar="PX")
+    bench.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="MODEL.keras",
+        help="benchmark this model instead",
+    )
+    bench.add_argument("--json", action="store_true", help="print one JSON object last")
+    bench.add_argument("--verbose", action="store_true")
+
+    data = sub.add_parser("data", help="dataset helpers (fetch)")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    fetch = data_sub.add_parser(
+        "fetch",
+        help="download Microsoft PetImages (needs internet)",
+        description="Download and unpack Microsoft PetImages, keeping the "
+        "archive for reuse and removing non-JPEG files.",
+    )
+    fetch.add_argument(
+        "--dest",
+        type=Path,
+        default=Path("data"),
+        metavar="DIR",
+        help="download folder (default: ./data)",
+    )
+    fetch.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def _preset_for(args) -> str:
+    if args.preset:
+        return args.preset
+    return "paper" if getattr(args, "data", None) else "demo"
+
+
+def resolve_source(args, preset):
+    """The data source that ``--data``/``--demo`` and the preset name."""
+    from tlexplorer.data.sources import SyntheticSource, open_folder
+
+    if args.demo:
+        return SyntheticSource(preset.image_size, preset.split)
+    return open_folder(args.data, preset.image_size, preset.split)
+
+
+def cmd_train(args) -> int:
+    from tlexplorer.console import TrainDisplay, console
+    from tlexplorer.presets import get_preset
+    from tlexplorer.training import train_suite
+
+    preset = get_preset(_preset_for(args))
+    with console.status("reading data…"):
+        source = resolve_source(args, preset)
+    console.print(
+        f"data: {source.description}"
+        + (
+            f"  [{getattr(source.split, 'skipped_corrupt', 0)} corrupt files skipped]"
+            if source.kind == "folder"
+            else ""
+        )
+    )
+    console.print(f"preset: {preset.name} ({preset.description})")
+    with TrainDisplay() as display:
+        results = train_suite(
+            args.workspace,
+            source,
+            preset,
+            model_ids=args.models,
+            epochs=args.epochs,
+            vgg_weights=args.vgg_weights,
+            progress=display,
+        )
+    for rid, meta in results.items():
+        console.print(
+            f"model {rid} ({meta['name']}): test accuracy "
+            f"{meta['test_accuracy'] * 100:.1f} %  ({meta['epochs_run']} epochs, "
+            f"{meta['wall_s']:.0f} s)"
+        )
+    return 0
+
+
+def cmd_report(args) -> int:
+    from tlexplorer.report import run_report
+
+    return run_report(args)
+
+
+def cmd_analyze(args) -> int:
+    from tlexplorer.report import run_analyze
+
+    return run_analyze(args)
+
+
+def cmd_bench(args) -> int:
+    from tlexplorer.bench import run_bench
+
+    return run_bench(args)
+
+
+def cmd_data(args) -> int:
+    from tlexplorer.console import console
+    from tlexplorer.data.fetch import PETIMAGES_URL, fetch_petimages
+
+    url = args.url or PETIMAGES_URL
+    with console.status(f"downloading {url}…") as status:
+
+        def progress(done: int, total: int | None) -> None:
+            if total:
+                status.update(f"downloading: {done / 2**20:.0f} / {total / 2**20:.0f} MiB")
+            else:
+                status.update(f"downloading: {done / 2**20:.0f} MiB")
+
+        result = fetch_petimages(args.dest, url=url, progress=progress)
+    console.print(
+        f"{result.images} images in {result.root} "
+        f"({result.removed_corrupt} non-JPEG files removed"
+        f"{'' if result.downloaded else '; archive already downloaded'})"
+    )
+    console.print(f"next: tlexplorer train --data {result.root}")
+    return 0
+
+
+def cmd_explore(args) -> int:
+    from tlexplorer.tui.app import run_app
+
+    return run_app(args)
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "report": cmd_report,
+    "analyze": cmd_analyze,
+    "bench": cmd_bench,
+    "data": cmd_data,
+    None: cmd_explore,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from tlexplorer import quiet
+
+    quiet.set_verbose(bool(getattr(args, "verbose", False)))
+    if not quiet.is_verbose():
+        warnings.filterwarnings("ignore")
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"tlexplorer: error: {exc}", file=sys.stderr)
+        return 2
+    except (Cancelled, KeyboardInterrupt):
+        print("tlexplorer: interrupted; finished models and results are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Rich progress displays for the headless commands (train, report, data fetch)."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from tlexplorer.training import TrainEvent
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _progress(transient: bool = False) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+    )
+
+
+class TrainDisplay:
+    """Turns :class:`TrainEvent` objects into one progress bar per model and phase."""
+
+    def __init__(self) -> None:
+        self.progress = _progress()
+        self._tasks: dict[tuple[str, str], TaskID] = {}
+        self._last = 0.0
+
+    def __enter__(self) -> TrainDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def _label(self, event: TrainEvent) -> str:
+        who = "base" if event.model == "base" else f"model {event.model}"
+        return f"{who}: {event.phase}"
+
+    def __call__(self, event: TrainEvent) -> None:
+        key = (event.model, event.phase)
+        if event.kind == "phase" and event.phase != "evaluating":
+            total = max(event.epochs * event.steps, 1)
+            self._tasks[key] = self.progress.add_task(self._label(event), total=total, stats="")
+        elif event.kind in ("batch", "epoch") and key in self._tasks:
+            now = time.monotonic()
+            if event.kind == "batch" and now - self._last < 0.1:
+                return
+            self._last = now
+            done = (event.epoch - 1) * event.steps + event.batch
+            logs = event.logs
+            stats = f"epoch {event.epoch}/{event.epochs}"
+            if "loss" in logs:
+                stats += f" loss {logs['loss']:.3f}"
+            if "accuracy" in logs:
+                stats += f" acc {logs['accuracy']:.3f}"
+            if "val_accuracy" in logs:
+                stats += f" val {logs['val_accuracy']:.3f}"
+            self.progress.update(self._tasks[key], completed=done, stats=stats)
+        elif event.kind == "saved":
+            acc = event.logs.get("test_accuracy", event.logs.get("val_accuracy"))
+            what = "test" if "test_accuracy" in event.logs else "val"
+            self.progress.console.print(
+                f"saved {event.message}"
+                + (f"  ({what} accuracy {acc:.3f})" if acc is not None else "")
+            )
+        elif event.kind == "skipped":
+            who = "base" if event.model == "base" else f"model {event.model}"
+            self.progress.console.print(f"{who}: {event.message}, skipped")
+        elif event.kind == "info":
+            self.progress.console.print(event.message)

@@ -1,0 +1,110 @@
+"""Scale presets: the paper's recipes at 150 px, a 3-minute CPU demo, and a seconds-long smoke run.
+
+All three keep the five recipes of DESIGN.md (same layers, same augmentation, same freezing);
+only sizes, epochs and learning rates change with the scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tlexplorer.errors import UserError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    image_size: int
+    split: tuple[int, int, int]  # train / validation / test images (balanced over classes)
+    batch_size: int
+    epochs: dict[int, int]  # per model id
+    learning_rates: dict[int, float]
+    cnn_filters: tuple[int, ...]  # models 1-2
+    cnn_dense: int
+    head_units: int  # models 3-5
+    base: str  # "vgg16" (ImageNet) or "vgg-shaped" (pretrained here on the synthetic source task)
+    base_filters: tuple[int, int, int, int, int] = (64, 128, 256, 512, 512)
+    # Synthetic source task for the demo base: images per class, classes, epochs, learning rate.
+    source_images_per_class: int = 0
+    source_epochs: int = 0
+    source_lr: float = 1e-3
+    source_head: int = 64
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "image_size": self.image_size,
+            "split": list(self.split),
+            "batch_size": self.batch_size,
+            "epochs": {str(k): v for k, v in self.epochs.items()},
+            "learning_rates": {str(k): v for k, v in self.learning_rates.items()},
+            "cnn_filters": list(self.cnn_filters),
+            "cnn_dense": self.cnn_dense,
+            "head_units": self.head_units,
+            "base": self.base,
+            "base_filters": list(self.base_filters),
+        }
+
+
+PAPER = Preset(
+    name="paper",
+    description="the poster's recipes: 150 px, 3000/1000/1000 images, VGG16 ImageNet base",
+    image_size=150,
+    split=(3000, 1000, 1000),
+    batch_size=20,
+    epochs={1: 30, 2: 100, 3: 30, 4: 30, 5: 100},
+    learning_rates={1: 1e-4, 2: 1e-4, 3: 2e-5, 4: 2e-5, 5: 1e-5},
+    cnn_filters=(32, 64, 128, 128),
+    cnn_dense=512,
+    head_units=256,
+    base="vgg16",
+)
+
+DEMO = Preset(
+    name="demo",
+    description="synthetic demo at 64 px: the same recipes, small, about 3 minutes on 2 CPU cores",
+    image_size=64,
+    split=(500, 250, 500),
+    batch_size=32,
+    epochs={1: 25, 2: 40, 3: 15, 4: 20, 5: 15},
+    learning_rates={1: 1e-3, 2: 1e-3, 3: 5e-4, 4: 5e-4, 5: 1e-4},
+    cnn_filters=(16, 32, 64, 64),
+    cnn_dense=128,
+    head_units=64,
+    base="vgg-shaped",
+    base_filters=(8, 16, 32, 32, 32),
+    source_images_per_class=800,
+    source_epochs=8,
+    source_lr=1e-3,
+    source_head=64,
+)
+
+SMOKE = Preset(
+    name="smoke",
+    description="smallest run for tests: 48 px, a few dozen images, one epoch",
+    image_size=48,
+    split=(40, 20, 20),
+    batch_size=16,
+    epochs={1: 1, 2: 1, 3: 1, 4: 1, 5: 1},
+    learning_rates={1: 1e-3, 2: 1e-3, 3: 5e-4, 4: 5e-4, 5: 1e-4},
+    cnn_filters=(8, 8, 16, 16),
+    cnn_dense=16,
+    head_units=16,
+    base="vgg-shaped",
+    base_filters=(4, 4, 8, 8, 8),
+    source_images_per_class=24,
+    source_epochs=1,
+    source_lr=1e-3,
+    source_head=16,
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (PAPER, DEMO, SMOKE)}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UserError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}") from None

@@ -1,0 +1,378 @@
+"""Training the suite: demo base pretraining, the five recipes, atomic saves, resumable runs.
+
+Progress goes to a callback as :class:`TrainEvent` objects (the CLI's rich display and the app's
+worker both listen); a ``threading.Event`` cancels between batches. A model is saved only when its
+training finished, so Ctrl+C or Escape leave finished models intact and the next run skips them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tlexplorer import __version__, zoo
+from tlexplorer.data import synthetic
+from tlexplorer.data.pipeline import dataset, n_images
+from tlexplorer.data.sources import DataSource, SyntheticSource
+from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.fsio import atomic_write, atomic_write_json, read_json
+from tlexplorer.presets import Preset
+from tlexplorer.quiet import import_tensorflow
+from tlexplorer.suite import (
+    META_FORMAT,
+    ModelFiles,
+    base_files,
+    file_sha256,
+    model_files,
+    suite_dir,
+    suite_name,
+)
+
+
+@dataclass
+class TrainEvent:
+    """One progress report. ``kind``: phase, batch, epoch, saved, skipped, info."""
+
+    kind: str
+    model: str  # "base", "1".."5"
+    phase: str = ""  # "base pretraining", "training", "fine-tuning", "evaluating"
+    epoch: int = 0  # 1-based
+    epochs: int = 0
+    batch: int = 0  # 1-based within the epoch
+    steps: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+
+ProgressFn = Callable[[TrainEvent], None]
+
+
+def _noop(_: TrainEvent) -> None:
+    pass
+
+
+def _progress_callback(
+    keras,
+    model_label: str,
+    phase: str,
+    epochs: int,
+    steps: int,
+    progress: ProgressFn,
+    cancel: threading.Event | None,
+):
+    class _Progress(keras.callbacks.Callback):
+        epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch, logs=None):
+            progress(
+                TrainEvent(
+                    "batch",
+                    model_label,
+                    phase,
+                    self.epoch,
+                    epochs,
+                    batch + 1,
+                    steps,
+                    {k: float(v) for k, v in (logs or {}).items()},
+                )
+            )
+            if cancel is not None and cancel.is_set():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            progress(
+                TrainEvent(
+                    "epoch",
+                    model_label,
+                    phase,
+                    epoch + 1,
+                    epochs,
+                    steps,
+                    steps,
+                    {k: float(v) for k, v in (logs or {}).items()},
+                )
+            )
+            if cancel is not None and cancel.is_set():
+                self.model.stop_training = True
+
+    return _Progress()
+
+
+def _fit(
+    model,
+    train_ds,
+    val_ds,
+    epochs: int,
+    steps: int,
+    label: str,
+    phase: str,
+    progress: ProgressFn,
+    cancel: threading.Event | None,
+) -> dict[str, list[float]]:
+    _, keras = import_tensorflow()
+    progress(TrainEvent("phase", label, phase, 0, epochs, 0, steps))
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[_progress_callback(keras, label, phase, epochs, steps, progress, cancel)],
+    )
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"training of model {label} cancelled; it was not saved")
+    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def _save_model(model, files: ModelFiles, meta: dict[str, Any]) -> dict[str, Any]:
+    atomic_write(files.model_path, lambda tmp: model.save(tmp), suffix=".keras")
+    meta = dict(
+        meta,
+        format=META_FORMAT,
+        model_file=files.model_path.name,
+        model_sha256=file_sha256(files.model_path),
+        tlexplorer_version=__version__,
+    )
+    atomic_write_json(files.meta_path, meta)
+    return meta
+
+
+def _load_model(path: Path):
+    return zoo.load_model(path)
+
+
+def _ensure_suite_json(directory: Path, source: DataSource, preset: Preset) -> None:
+    info = {
+        "format": META_FORMAT,
+        "preset": preset.to_json(),
+        "data": source.to_json(),
+        "demo": isinstance(source, SyntheticSource),
+    }
+    path = directory / "suite.json"
+    if path.is_file():
+        try:
+            old = read_json(path)
+        except ValueError:
+            old = None
+        if old and old.get("data", {}).get("fingerprint") not in (None, source.fingerprint):
+            raise UserError(
+                f"{directory} holds models trained on other data (fingerprint "
+                f"{old['data']['fingerprint']}, now {source.fingerprint}); use another --workspace"
+            )
+    atomic_write_json(path, info)
+
+
+def pretrain_base(
+    workspace: Path,
+    suite: str,
+    preset: Preset,
+    progress: ProgressFn = _noop,
+    cancel: threading.Event | None = None,
+):
+    """The demo's VGG-shaped base, pretrained on the synthetic *source* task (saved once)."""
+    tf, keras = import_tensorflow()
+    files = base_files(workspace, suite)
+    meta, why = files.check()
+    if meta is not None:
+        progress(TrainEvent("skipped", "base", "base pretraining", message="already trained"))
+        return _load_model(files.model_path)
+    if files.meta_path.is_file():
+        progress(TrainEvent("info", "base", message=f"retraining the base: {why}"))
+    n_classes = len(synthetic.SOURCE_CLASSES)
+    n_train = preset.source_images_per_class * n_classes
+    n_val = max(n_classes * 4, n_train // 8)
+    spec = synthetic.SyntheticSpec("source", preset.image_size, (n_train, n_val), seed=7)
+    (x_train, y_train), (x_val, y_val) = synthetic.generate(spec)
+    start = time.time()
+    keras.utils.set_random_seed(100)
+    model = zoo.build_source_classifier(preset, n_classes)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(preset.source_lr),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    bs = preset.batch_size
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((x_train.astype("float32"), y_train))
+        .shuffle(4096, seed=1)
+        .batch(bs)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val_ds = tf.data.Dataset.from_tensor_slices((x_val.astype("float32"), y_val)).batch(bs)
+    steps = -(-n_train // bs)
+    history = _fit(
+        model,
+        train_ds,
+        val_ds,
+        preset.source_epochs,
+        steps,
+        "base",
+        "base pretraining",
+        progress,
+        cancel,
+    )
+    meta = {
+        "id": 0,
+        "slug": "base",
+        "name": "VGG-shaped base, pretrained on the synthetic source task",
+        "preset": preset.name,
+        "source_task": {
+            "classes": list(synthetic.SOURCE_CLASSES),
+            "fingerprint": spec.fingerprint(),
+            "train": n_train,
+            "val": n_val,
+        },
+        "epochs_run": len(history.get("loss", [])),
+        "history": history,
+        "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
+        "wall_s": round(time.time() - start, 2),
+    }
+    _save_model(model, files, meta)
+    progress(
+        TrainEvent(
+            "saved",
+            "base",
+            "base pretraining",
+            message=str(files.model_path),
+            logs={"val_accuracy": meta["val_accuracy"]},
+        )
+    )
+    return model
+
+
+def train_suite(
+    workspace: Path,
+    source: DataSource,
+    preset: Preset,
+    model_ids: list[int] | None = None,
+    epochs: int | None = None,
+    vgg_weights: Path | None = None,
+    progress: ProgressFn = _noop,
+    cancel: threading.Event | None = None,
+) -> dict[int, dict[str, Any]]:
+    """Train whatever of ``model_ids`` is missing; returns each model's metadata."""
+    tf, keras = import_tensorflow()
+    demo = isinstance(source, SyntheticSource)
+    suite = suite_name(demo, preset.name)
+    directory = suite_dir(workspace, suite)
+    directory.mkdir(parents=True, exist_ok=True)
+    _ensure_suite_json(directory, source, preset)
+
+    wanted = sorted(set(model_ids or RECIPE_IDS))
+    todo: list[int] = []
+    results: dict[int, dict[str, Any]] = {}
+    for rid in wanted:
+        meta, why = model_files(workspace, suite, rid).check(source.fingerprint)
+        if meta is not None:
+            results[rid] = meta
+            progress(TrainEvent("skipped", str(rid), message="already trained"))
+        else:
+            if why != "not trained yet":
+                progress(TrainEvent("info", str(rid), message=f"retraining model {rid}: {why}"))
+            todo.append(rid)
+    if 5 in todo and 4 not in todo and 4 not in results:
+        todo.insert(todo.index(5), 4)  # 5 is fine-tuned from a trained 4
+    if 5 in todo and 4 not in todo and 4 in results:
+        pass
+    if not todo:
+        return results
+
+    base_source = None
+    if preset.base != "vgg16" and any(zoo.RECIPES[r].transfer for r in todo):
+        base_source = pretrain_base(workspace, suite, preset, progress, cancel)
+
+    bs = preset.batch_size
+    train_ds = dataset(source, "train", bs, shuffle=True, seed=1)
+    val_ds = dataset(source, "val", bs)
+    test_ds = dataset(source, "test", bs)
+    steps = -(-n_images(source, "train") // bs)
+    base_meta = _base_description(workspace, suite, preset, vgg_weights)
+
+    for rid in todo:
+        recipe = zoo.RECIPES[rid]
+        n_epochs = epochs if epochs is not None else preset.epochs[rid]
+        lr = preset.learning_rates[rid]
+        start = time.time()
+        keras.utils.set_random_seed(1000 + rid)
+        if recipe.fine_tune:
+            model4 = _load_model(model_files(workspace, suite, 4).model_path)
+            model = zoo.fine_tune(model4)
+            phase = "fine-tuning"
+        else:
+            model = zoo.build(rid, preset, base_source=base_source, vgg_weights=vgg_weights)
+            phase = "training"
+        zoo.compile_model(model, lr)
+        history = _fit(model, train_ds, val_ds, n_epochs, steps, str(rid), phase, progress, cancel)
+        progress(TrainEvent("phase", str(rid), "evaluating"))
+        test_loss, test_acc = model.evaluate(test_ds, verbose=0)
+        meta = {
+            "id": rid,
+            "slug": recipe.slug,
+            "name": recipe.name,
+            "recipe": {
+                "transfer": recipe.transfer,
+                "augment": recipe.augment,
+                "fine_tune": recipe.fine_tune,
+                "learning_rate": lr,
+                "optimizer": "RMSprop",
+                "batch_size": bs,
+                "trainable_base_blocks": ["block5"] if recipe.fine_tune else [],
+                "preprocessing": zoo.PREPROCESSING,
+            },
+            "preset": preset.name,
+            "suite": suite,
+            "demo": demo,
+            "data": {
+                "kind": source.kind,
+                "fingerprint": source.fingerprint,
+                "split_seed": getattr(source, "seed", None)
+                or source.to_json().get("split", {}).get("seed"),
+                "class_names": source.class_names,
+                "description": source.description,
+            },
+            "base": base_meta if recipe.transfer else None,
+            "epochs_requested": n_epochs,
+            "epochs_run": len(history.get("loss", [])),
+            "history": history,
+            "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
+            "test_accuracy": float(test_acc),
+            "test_loss": float(test_loss),
+            "wall_s": round(time.time() - start, 2),
+        }
+        files = model_files(workspace, suite, rid)
+        results[rid] = _save_model(model, files, meta)
+        progress(
+            TrainEvent(
+                "saved",
+                str(rid),
+                phase,
+                message=str(files.model_path),
+                logs={"test_accuracy": float(test_acc)},
+            )
+        )
+    return {rid: results[rid] for rid in sorted(results)}
+
+
+RECIPE_IDS = sorted(zoo.RECIPES)
+
+
+def _base_description(workspace: Path, suite: str, preset: Preset, vgg_weights: Path | None):
+    if preset.base == "vgg16":
+        path = zoo.vgg16_weights_path(vgg_weights)
+        return {
+            "kind": "vgg16-imagenet",
+            "weights_file": str(path) if path else "imagenet",
+            "weights_sha256": file_sha256(path) if path else None,
+        }
+    files = base_files(workspace, suite)
+    return {
+        "kind": "vgg-shaped, pretrained on synthetic source task",
+        "file": files.model_path.name,
+        "sha256": file_sha256(files.model_path) if files.model_path.is_file() else None,
+    }
