@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import (
@@ -15,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tlexplorer.capture.engine import CaptureProgress
 from tlexplorer.training import TrainEvent
 
 console = Console(stderr=False, highlight=False)
@@ -86,3 +89,23 @@ class TrainDisplay:
             self.progress.console.print(f"{who}: {event.message}, skipped")
         elif event.kind == "info":
             self.progress.console.print(event.message)
+
+
+@contextlib.contextmanager
+def capture_progress(description: str) -> Iterator[Callable[[CaptureProgress], None]]:
+    """A progress bar for one capture pass; yields the callback the engine reports to."""
+    progress = _progress()
+    task = progress.add_task(description, total=None, stats="")
+    last = [0.0]
+
+    def on_progress(event: CaptureProgress) -> None:
+        now = time.monotonic()
+        if event.total and event.images < event.total and now - last[0] < 0.1:
+            return
+        last[0] = now
+        rate = event.images / event.elapsed_s if event.elapsed_s > 0 else 0.0
+        progress.update(task, completed=event.images, total=event.total,
+                        stats=f"batch {event.batch}/{event.batches or '?'}  {rate:.1f} img/s")
+
+    with progress:
+        yield on_progress

@@ -30,6 +30,7 @@ class Preset:
     source_epochs: int = 0
     source_lr: float = 1e-3
     source_head: int = 64
+    source_batch_size: int = 0  # 0: batch_size
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # Target task: two shape classes that differ in a mid-level way (corner count), like two animals
 # that share textures and colours and differ in shape.
@@ -89,47 +89,84 @@ def _shape_inside(name: str, u: np.ndarray, v: np.ndarray, px: np.ndarray) -> np
     return np.clip(d / px + 0.5, 0.0, 1.0)
 
 
+# Difficulty knobs (changing any of them changes the images: bump GENERATOR_VERSION).
+SHAPE_SCALE = (0.16, 0.32)  # shape circumradius, as a fraction of the image side
+CLUTTER_ITEMS = (2, 4)  # blobs and thin lines behind the shape (inclusive range)
+NOISE_STD = (0.03, 0.1)  # per-image pixel noise, on 0..1 intensities
+CHUNK = 32  # images drawn at once (vectorised over the chunk)
+
+
+def _col(v: np.ndarray) -> np.ndarray:
+    """Per-image values (m,) or colours (m, 3) broadcast against (m, H, W[, 3]) arrays."""
+    return v[:, None, None] if v.ndim == 1 else v[:, None, None, :]
+
+
+def _render_chunk(
+    classes: list[str], labels: np.ndarray, size: int, rng: np.random.Generator
+) -> np.ndarray:
+    m = int(labels.shape[0])
+    grid = (np.arange(size, dtype=np.float32) + 0.5) / size
+    gy, gx = np.meshgrid(grid, grid, indexing="ij")
+    gy, gx = gy[None], gx[None]
+    f32 = np.float32
+    # Background: a random two-colour gradient, low-frequency blotches and pixel noise.
+    c0 = rng.uniform(0.0, 1.0, (m, 3)).astype(f32)
+    c1 = rng.uniform(0.0, 1.0, (m, 3)).astype(f32)
+    angle = rng.uniform(0, 2 * np.pi, m).astype(f32)
+    t = 0.5 + 0.7 * (_col(np.cos(angle)) * (gx - 0.5) + _col(np.sin(angle)) * (gy - 0.5))
+    img = _col(c0) * (1 - t[..., None]) + _col(c1) * t[..., None]
+    lo, hi = CLUTTER_ITEMS
+    n_items = rng.integers(lo, hi + 1, m)
+    for k in range(hi):  # clutter: soft blobs and thin lines
+        bx, by = (rng.uniform(0, 1, m).astype(f32) for _ in range(2))
+        col = rng.uniform(0, 1, (m, 3)).astype(f32)
+        blob = rng.random(m) < 0.5
+        br = rng.uniform(0.05, 0.15, m).astype(f32)
+        a = rng.uniform(0, np.pi, m).astype(f32)
+        mb = np.clip((_col(br) - np.hypot(gx - _col(bx), gy - _col(by))) * size / 2, 0, 1)
+        dist = np.abs(_col(np.cos(a)) * (gy - _col(by)) - _col(np.sin(a)) * (gx - _col(bx)))
+        ml = np.clip((0.012 - dist) * size + 0.5, 0, 1)
+        mask = np.where(_col(blob), mb, ml) * _col((k < n_items).astype(f32))
+        mask = 0.7 * mask[..., None]
+        img = img * (1 - mask) + mask * _col(col)
+    # Foreground: the class's shape, random place, size, rotation and colour, with a texture.
+    scale = rng.uniform(SHAPE_SCALE[0], SHAPE_SCALE[1], m).astype(f32)
+    room = 0.48 - scale
+    cx = (0.5 + rng.uniform(-1, 1, m) * room).astype(f32)
+    cy = (0.5 + rng.uniform(-1, 1, m) * room).astype(f32)
+    rot = rng.uniform(0, 2 * np.pi, m).astype(f32)
+    dx, dy = (gx - _col(cx)) / _col(scale), (gy - _col(cy)) / _col(scale)
+    u = _col(np.cos(rot)) * dx + _col(np.sin(rot)) * dy
+    v = -_col(np.sin(rot)) * dx + _col(np.cos(rot)) * dy
+    inside = np.empty((m, size, size), dtype=f32)
+    px = (1.0 / (size * scale)).astype(f32)
+    for c in np.unique(labels):
+        sel = labels == c
+        inside[sel] = _shape_inside(classes[int(c)], u[sel], v[sel], _col(px[sel]))
+    fg = rng.uniform(0, 1, (m, 3)).astype(f32)
+    # keep the shape visible: push its colour away from the background mean
+    close = np.abs(fg - img.mean(axis=(1, 2))).sum(axis=1) < 0.6
+    fg[close] = 1.0 - fg[close]
+    freq = rng.uniform(4, 10, m).astype(f32)
+    tex = 1 + 0.15 * np.sin(
+        (u * _col(np.cos(rot * 3)) + v * _col(np.sin(rot * 3))) * _col(freq)
+    )
+    fill = np.clip(_col(fg) * tex[..., None], 0, 1)
+    inside = inside[..., None]
+    img = img * (1 - inside) + inside * fill
+    sigma = rng.uniform(NOISE_STD[0], NOISE_STD[1], m).astype(f32)
+    img = img + rng.standard_normal(img.shape, dtype=f32) * _col(sigma)[..., None]
+    return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
 def render(
     classes: list[str], labels: np.ndarray, size: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Draw ``len(labels)`` images (uint8, N×size×size×3) of the given class indices."""
     n = int(labels.shape[0])
     images = np.empty((n, size, size, 3), dtype=np.uint8)
-    grid = (np.arange(size, dtype=np.float32) + 0.5) / size
-    gy, gx = np.meshgrid(grid, grid, indexing="ij")
-    for i in range(n):
-        # Background: a random two-colour gradient, low-frequency blotches and pixel noise.
-        c0, c1 = rng.uniform(0.0, 1.0, size=(2, 3)).astype(np.float32)
-        angle = rng.uniform(0, 2 * np.pi)
-        t = 0.5 + 0.5 * (np.cos(angle) * (gx - 0.5) + np.sin(angle) * (gy - 0.5)) * 1.4
-        img = c0 * (1 - t[..., None]) + c1 * t[..., None]
-        for _ in range(rng.integers(2, 5)):  # clutter: soft blobs and thin lines
-            bx, by = rng.uniform(0, 1, 2)
-            col = rng.uniform(0, 1, 3).astype(np.float32)
-            if rng.random() < 0.5:
-                br = rng.uniform(0.05, 0.15)
-                m = np.clip((br - np.hypot(gx - bx, gy - by)) * size / 2, 0, 1)
-            else:
-                a = rng.uniform(0, np.pi)
-                dist = np.abs(np.cos(a) * (gy - by) - np.sin(a) * (gx - bx))
-                m = np.clip((0.012 - dist) * size + 0.5, 0, 1)
-            img = img * (1 - 0.7 * m[..., None]) + 0.7 * m[..., None] * col
-        # Foreground: the class's shape, random place, size, rotation and colour, with a texture.
-        scale = rng.uniform(0.16, 0.32)
-        cx, cy = rng.uniform(0.5 - (0.48 - scale), 0.5 + (0.48 - scale), 2)
-        rot = rng.uniform(0, 2 * np.pi)
-        dx, dy = (gx - cx) / scale, (gy - cy) / scale
-        u = np.cos(rot) * dx + np.sin(rot) * dy
-        v = -np.sin(rot) * dx + np.cos(rot) * dy
-        inside = _shape_inside(classes[int(labels[i])], u, v, np.float32(1.0 / (size * scale)))
-        fg = rng.uniform(0, 1, 3).astype(np.float32)
-        # keep the shape visible: push its colour away from the local background mean
-        if np.abs(fg - img.mean(axis=(0, 1))).sum() < 0.6:
-            fg = 1.0 - fg
-        tex = 1 + 0.15 * np.sin((u * np.cos(rot * 3) + v * np.sin(rot * 3)) * rng.uniform(4, 10))
-        img = img * (1 - inside[..., None]) + inside[..., None] * np.clip(fg * tex[..., None], 0, 1)
-        img = img + rng.normal(0, rng.uniform(0.03, 0.1), img.shape).astype(np.float32)
-        images[i] = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    for i in range(0, n, CHUNK):
+        images[i : i + CHUNK] = _render_chunk(classes, labels[i : i + CHUNK], size, rng)
     return images
 
 

@@ -1,0 +1,200 @@
+"""One streaming pass over a test set: activation statistics, top-k inputs and predictions.
+
+Per batch, a compiled function runs the flat probe model and reduces every probed layer's output
+on the device to a few small tensors (per-image channel maxima, per-channel power sums, a
+fixed-edge histogram from the float32 bit pattern). Only those cross to the host, where they are
+folded into float64/int64 accumulators. Memory does not grow with the number of images (except
+the per-image predictions, a few bytes per image, which ROC AUC and the viewers need).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tlexplorer.capture.probe import Probe, ProbedLayer, build_probe
+from tlexplorer.capture.result import (
+    HIST_BINS,
+    HIST_SHIFT,
+    CaptureResult,
+    LayerStats,
+    TopK,
+)
+from tlexplorer.errors import Cancelled
+from tlexplorer.quiet import import_tensorflow
+
+DEFAULT_TOPK = 9
+
+
+@dataclass
+class CaptureProgress:
+    """Reported after each batch: ``images`` of ``total`` done (total may be unknown: None)."""
+
+    batch: int
+    batches: int | None
+    images: int
+    total: int | None
+    elapsed_s: float
+
+
+ProgressFn = Callable[[CaptureProgress], None]
+
+
+def _layer_reductions(tf, a, layer: ProbedLayer):
+    """Small per-batch summaries of one layer's output ``a`` (traced inside a compiled function).
+
+    Returns per-image channel maxima (B, C), per-channel Σx, Σx², Σx³ and Σ|x| (C,), and the
+    fixed-edge histogram (HIST_BINS,). Under XLA all of it fuses into few passes over ``a``.
+    """
+    if layer.channel_axis != len(a.shape) - 1:
+        perm = [i for i in range(len(a.shape)) if i != layer.channel_axis] + [layer.channel_axis]
+        a = tf.transpose(a, perm)
+    a = tf.cast(tf.reshape(a, (-1, layer.positions, layer.units)), tf.float32)
+    image_max = tf.reduce_max(a, axis=1)
+    s1 = tf.reduce_sum(a, axis=[0, 1])
+    sq = a * a
+    s2 = tf.reduce_sum(sq, axis=[0, 1])
+    s3 = tf.reduce_sum(sq * a, axis=[0, 1])
+    abs_sum = s1 if layer.nonnegative else tf.reduce_sum(tf.abs(a), axis=[0, 1])
+    # The bin of a value is its bit pattern shifted right: log-spaced, fixed edges, one shift.
+    bits = tf.bitcast(a, tf.uint32)
+    index = tf.reshape(
+        tf.cast(tf.bitwise.right_shift(bits, tf.constant(HIST_SHIFT, tf.uint32)), tf.int32), [-1]
+    )
+    hist = tf.math.unsorted_segment_sum(tf.ones_like(index), index, HIST_BINS)
+    return image_max, s1, s2, s3, abs_sum, hist
+
+
+def make_step(flat, layers: list[ProbedLayer], jit: bool = True):
+    """The compiled per-batch function: forward pass, then on-device reductions.
+
+    The forward pass stays on TensorFlow's regular kernels (oneDNN convolutions on the CPU); the
+    reductions run under XLA, which fuses them so they cost little more than reading each
+    activation once.
+    """
+    tf, _ = import_tensorflow()
+
+    def reduce_all(outputs):
+        return [_layer_reductions(tf, a, lay) for a, lay in zip(outputs, layers, strict=True)]
+
+    reduce_fn = tf.function(reduce_all, jit_compile=jit)
+
+    @tf.function(reduce_retracing=True)
+    def step(x):
+        outputs = flat(x, training=False)
+        if not isinstance(outputs, list | tuple):
+            outputs = [outputs]
+        return outputs[-1], reduce_fn(list(outputs))
+
+    return step
+
+
+class _TopKAccumulator:
+    """Running top-k over images per unit: values (units, k) descending, image indices."""
+
+    def __init__(self, units: int, k: int) -> None:
+        self.k = k
+        self.values = np.full((units, k), -np.inf, dtype=np.float32)
+        self.indices = np.full((units, k), -1, dtype=np.int64)
+
+    def update(self, image_max: np.ndarray, first_index: int) -> None:
+        batch = image_max.shape[0]
+        values = np.concatenate([self.values, image_max.T.astype(np.float32)], axis=1)
+        idx = np.concatenate(
+            [self.indices, np.broadcast_to(np.arange(first_index, first_index + batch),
+                                           (values.shape[0], batch))], axis=1)
+        # Stable: ties keep the earlier image (lower index), so results are deterministic.
+        order = np.lexsort((idx, -values), axis=1)[:, : self.k]
+        self.values = np.take_along_axis(values, order, axis=1)
+        self.indices = np.take_along_axis(idx, order, axis=1)
+
+
+class Capturer:
+    """Capture machinery for one model, built once (probe + compiled step) and run on batches."""
+
+    def __init__(self, model, *, epsilon: float = 0.0, topk: int = DEFAULT_TOPK,
+                 jit: bool = True, probe: Probe | None = None) -> None:
+        self.model = model
+        self.probe = probe or build_probe(model)
+        self.epsilon = float(epsilon)
+        self.topk = int(topk)
+        self.step = make_step(self.probe.model, self.probe.layers, jit=jit)
+
+    def run(
+        self,
+        batches: Iterable,
+        *,
+        total_images: int | None = None,
+        progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        model_label: str = "",
+        model_name: str = "",
+        class_names: list[str] | None = None,
+    ) -> CaptureResult:
+        """One pass over ``batches`` of ``(images, labels)``; see :func:`capture`."""
+        layers = self.probe.layers
+        epsilon = self.epsilon
+        stats = [LayerStats(name=p.name, index=i, kind=p.kind, layer_class=p.layer_class,
+                            activation=p.activation, units=p.units, positions=p.positions,
+                            is_output=p.is_output) for i, p in enumerate(layers)]
+        tops = [_TopKAccumulator(p.units, self.topk) for p in layers] if self.topk > 0 else []
+        all_scores: list[np.ndarray] = []
+        all_labels: list[np.ndarray] = []
+        n_seen = 0
+        start = time.perf_counter()
+        batches_total = None
+        if total_images is not None and hasattr(batches, "__len__"):
+            try:
+                batches_total = len(batches)  # type: ignore[arg-type]
+            except TypeError:
+                batches_total = None
+        for b, (images, labels) in enumerate(batches, start=1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("capture cancelled; nothing was saved")
+            preds, reductions = self.step(images)
+            batch = int(preds.shape[0])
+            for i, (st, red) in enumerate(zip(stats, reductions, strict=True)):
+                image_max, s1, s2, s3, abs_sum, hist = (t.numpy() for t in red)
+                st.n_images += batch
+                np.maximum(st.unit_max, image_max.max(axis=0), out=st.unit_max)
+                st.unit_fire_count += (image_max > epsilon).sum(axis=0)
+                st.unit_abs_sum += abs_sum.astype(np.float64)
+                st.power_sums += (float(np.sum(s1, dtype=np.float64)),
+                                  float(np.sum(s2, dtype=np.float64)),
+                                  float(np.sum(s3, dtype=np.float64)))
+                st.hist += hist.astype(np.int64)
+                if tops:
+                    tops[i].update(image_max, n_seen)
+            preds = preds.numpy()
+            all_scores.append(preds.reshape(batch, -1).astype(np.float32))
+            all_labels.append(np.asarray(labels).reshape(batch).astype(np.int64))
+            n_seen += batch
+            if progress is not None:
+                progress(CaptureProgress(b, batches_total, n_seen, total_images,
+                                         time.perf_counter() - start))
+        scores = np.concatenate(all_scores) if all_scores else np.zeros((0, 1), np.float32)
+        if scores.ndim == 2 and scores.shape[1] == 1:
+            scores = scores[:, 0]
+        return CaptureResult(
+            model_label=model_label, model_name=model_name or self.model.name, layers=stats,
+            skipped=list(self.probe.skipped),
+            labels=np.concatenate(all_labels) if all_labels else np.zeros(0, np.int64),
+            scores=scores, class_names=list(class_names or []), epsilon=epsilon,
+            settings={"epsilon": epsilon, "topk": self.topk, "hist_shift": HIST_SHIFT},
+            topk={st.name: TopK(t.values, t.indices) for st, t in zip(stats, tops, strict=False)},
+            wall_s=time.perf_counter() - start,
+        )
+
+
+def capture(model, batches: Iterable, *, epsilon: float = 0.0, topk: int = DEFAULT_TOPK,
+            jit: bool = True, **run_kwargs) -> CaptureResult:
+    """Run ``model`` over ``batches`` of ``(images, labels)`` once; return the statistics.
+
+    ``run_kwargs``: total_images, progress, cancel (``cancel.set()`` raises :class:`Cancelled`;
+    nothing partial is returned), model_label, model_name, class_names.
+    """
+    return Capturer(model, epsilon=epsilon, topk=topk, jit=jit).run(batches, **run_kwargs)

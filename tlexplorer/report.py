@@ -1,0 +1,248 @@
+"""CSV reports (summary, layers, spectrum, skipped layers) and the ``report``/``analyze`` commands.
+
+The column names and meanings are a contract: ``model`` is the suite id (1–5) or the model file's
+name; accuracy, precision, recall, f1 and roc_auc are fractions in [0, 1]; ``*_pct`` are percent;
+a model's ``units``/``dead_units`` are the sums over its rows in ``layers.csv``. The same writer
+serves the CLI and the explorer's export key.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from tlexplorer import metrics
+from tlexplorer.capture.result import CaptureResult
+from tlexplorer.fsio import atomic_write_text
+
+SUMMARY_COLUMNS = ["model", "name", "accuracy", "loss", "precision", "recall", "f1", "roc_auc",
+                   "n_images", "units", "dead_units", "nnu_pct", "dormant_pct",
+                   "spectrum_skewness", "zero_fraction", "range_max", "range_cv",
+                   "tau", "epsilon"]
+LAYER_COLUMNS = ["model", "layer_index", "layer", "kind", "units", "dead_units", "nnu_pct",
+                 "dormant_pct", "max_activation", "mean_activation", "zero_fraction", "skewness",
+                 "activation", "layer_class", "fired_units"]
+SPECTRUM_COLUMNS = ["model", "layer", "bin_low", "bin_high", "count"]
+SKIPPED_COLUMNS = ["model", "layer", "layer_class", "reason"]
+ALL_LAYERS = "__all__"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return format(value, ".8g")
+    return str(value)
+
+
+def _csv(columns: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_fmt(v) for v in row])
+    return buffer.getvalue()
+
+
+def summary_rows(results: Sequence[CaptureResult], tau: float) -> list[list]:
+    rows = []
+    for r in results:
+        s = metrics.summarize(r, tau)
+        rows.append([r.model_label, r.model_name, s.accuracy, s.loss, s.precision, s.recall,
+                     s.f1, s.roc_auc, s.n_images, s.units, s.dead_units, s.nnu_pct,
+                     s.dormant_pct, s.spectrum_skewness, s.zero_fraction, s.range_max,
+                     s.range_cv, float(tau), float(r.epsilon)])
+    return rows
+
+
+def layer_rows(results: Sequence[CaptureResult], tau: float) -> list[list]:
+    rows = []
+    for r in results:
+        for i, layer in enumerate(r.hidden_layers):
+            dead = int(metrics.dead_units(layer, r.epsilon).sum())
+            rows.append([r.model_label, i, layer.name, layer.kind, layer.units, dead,
+                         metrics.layer_nnu_pct(layer, r.epsilon),
+                         metrics.layer_dormant_pct(layer, tau), metrics.layer_max(layer),
+                         metrics.layer_mean_activation(layer),
+                         metrics.layer_zero_fraction(layer), metrics.layer_skewness(layer),
+                         layer.activation, layer.layer_class, layer.units - dead])
+    return rows
+
+
+def spectrum_table(results: Sequence[CaptureResult]) -> list[list]:
+    rows = []
+    for r in results:
+        hidden = r.hidden_layers
+        for low, high, count in metrics.spectrum_rows(metrics.merged_histogram(hidden)):
+            rows.append([r.model_label, ALL_LAYERS, low, high, count])
+        for layer in hidden:
+            for low, high, count in metrics.spectrum_rows(layer.hist):
+                rows.append([r.model_label, layer.name, low, high, count])
+    return rows
+
+
+def write_reports(results: Sequence[CaptureResult], out_dir: Path,
+                  tau: float = metrics.DEFAULT_TAU) -> list[Path]:
+    """Write the CSV reports atomically into ``out_dir``; returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "summary.csv": _csv(SUMMARY_COLUMNS, summary_rows(results, tau)),
+        "layers.csv": _csv(LAYER_COLUMNS, layer_rows(results, tau)),
+        "spectrum.csv": _csv(SPECTRUM_COLUMNS, spectrum_table(results)),
+        "skipped_layers.csv": _csv(SKIPPED_COLUMNS, [[r.model_label, s.name, s.layer_class,
+                                                       s.reason] for r in results
+                                                      for s in r.skipped]),
+    }
+    written = []
+    for name, text in files.items():
+        atomic_write_text(out_dir / name, text)
+        written.append(out_dir / name)
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def _tau(args) -> float:
+    return metrics.DEFAULT_TAU if getattr(args, "tau", None) is None else float(args.tau)
+
+
+def _capture_with_display(suite, slots, settings, source, console) -> None:
+    """Fill ``slot.result`` for each slot: from the cache, or by capturing with a progress bar."""
+    from tlexplorer.console import capture_progress
+    from tlexplorer.session import capture_slot, load_cached
+
+    for slot in slots:
+        slot.result = load_cached(suite, slot, settings, warn=console.print)
+        if slot.result is not None:
+            console.print(f"model {slot.label}: cached result")
+            continue
+        with capture_progress(f"model {slot.label}: capture") as on_progress:
+            slot.result = capture_slot(suite, slot, settings, source=source,
+                                       progress=on_progress)
+
+
+def run_report(args) -> int:
+    from tlexplorer.console import TrainDisplay, console
+    from tlexplorer.session import capture_settings, open_suite
+
+    source = None
+    suite_name = None
+    if args.demo or args.data:
+        from tlexplorer.cli import _preset_for, resolve_source
+        from tlexplorer.presets import get_preset
+        from tlexplorer.suite import suite_name as make_suite_name
+        from tlexplorer.training import train_suite
+
+        preset = get_preset(_preset_for(args))
+        source = resolve_source(args, preset)
+        suite_name = make_suite_name(bool(args.demo), preset.name)
+        with TrainDisplay() as display:
+            train_suite(args.workspace, source, preset, vgg_weights=args.vgg_weights,
+                        progress=display)
+    suite = open_suite(args.workspace, suite_name)
+    trained = [s for s in suite.slots if s.trained]
+    for slot in suite.slots:
+        if not slot.trained:
+            console.print(f"model {slot.label}: left out ({slot.status})")
+    if not trained:
+        from tlexplorer.errors import UserError
+
+        raise UserError(f"no trained models in suite {suite.name}")
+    settings = capture_settings()
+    _capture_with_display(suite, trained, settings, source, console)
+    out = args.out or (args.workspace / "reports")
+    results = [s.result for s in trained]
+    written = write_reports(results, out, _tau(args))
+    _print_summary(console, results, _tau(args), suite)
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
+    return 0
+
+
+def _print_summary(console, results, tau, suite=None) -> None:
+    from rich.table import Table
+
+    title = "summary" + (f" — {suite.name}" if suite else "")
+    if suite is not None and suite.is_demo:
+        title += " (synthetic demo)"
+    table = Table(title=title)
+    table.add_column("model", no_wrap=True)
+    table.add_column("name", max_width=28, no_wrap=True, overflow="ellipsis")
+    for col in ("acc %", "F1", "AUC", "NNU %", f"dorm %(τ={tau:g})", "skew", "range CV"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in results:
+        s = metrics.summarize(r, tau)
+        table.add_row(r.model_label, r.model_name, f"{s.accuracy * 100:.1f}",
+                      f"{s.f1:.3f}", f"{s.roc_auc:.3f}", f"{s.nnu_pct:.1f}",
+                      f"{s.dormant_pct:.1f}", f"{s.spectrum_skewness:.2f}", f"{s.range_cv:.2f}")
+    console.print(table)
+    for r in results:
+        for skipped in r.skipped:
+            console.print(f"model {r.model_label}: layer {skipped.name} not probed: "
+                          f"{skipped.reason}")
+
+
+def run_analyze(args) -> int:
+    """``tlexplorer analyze MODEL.keras --data DIR``: any model, any class-folder image set."""
+    from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, save_result
+    from tlexplorer.capture.engine import Capturer
+    from tlexplorer.console import capture_progress, console
+    from tlexplorer.data.layouts import scan_dataset
+    from tlexplorer.data.pipeline import dataset
+    from tlexplorer.data.sources import FolderSource
+    from tlexplorer.data.split import Split, compute_fingerprint
+    from tlexplorer.errors import UserError
+    from tlexplorer.suite import file_sha256
+
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        raise UserError(f"model file not found: {model_path}")
+    scan = scan_dataset(args.data)
+    records = list(scan.records)
+    fingerprint = compute_fingerprint(0, scan.class_names, [[], [], records])
+    settings = {"epsilon": 0.0, "topk": 9, "batch": int(args.batch)}
+    label = model_path.name
+    key = cache_key(file_sha256(model_path), fingerprint, settings)
+    path = cache_path(args.workspace, key)
+    result = None
+    if path.is_file():
+        try:
+            result, _ = load_result(path)
+            console.print(f"{label}: cached result")
+        except CacheError as exc:
+            console.print(f"{label}: cached result ignored and recomputed: {exc}")
+    if result is None:
+        from tlexplorer.zoo import load_model
+
+        with console.status(f"loading {model_path}…"):
+            model = load_model(model_path)
+        shape = tuple(model.inputs[0].shape)
+        if len(shape) != 4 or shape[1] is None or shape[1] != shape[2] or shape[3] != 3:
+            raise UserError(f"{label}: expected a square RGB image input, got {shape}")
+        split = Split([], [], records, list(scan.class_names), 0, fingerprint, 0)
+        source = FolderSource(scan.root, int(shape[1]), split, scan.layout)
+        with console.status(f"building the probe of {label}…"):
+            capturer = Capturer(model, epsilon=0.0, topk=9)
+        with capture_progress(f"{label}: capture") as on_progress:
+            result = capturer.run(dataset(source, "test", args.batch), total_images=len(records),
+                                  progress=on_progress, model_label=label, model_name=model.name,
+                                  class_names=list(scan.class_names))
+        save_result(path, result, extra={"model_file": str(model_path)})
+    result.model_label = label
+    out = args.out or Path("reports") / model_path.stem
+    written = write_reports([result], out, _tau(args))
+    _print_summary(console, [result], _tau(args))
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
+    return 0

@@ -1,0 +1,160 @@
+"""A workspace suite as the report and the explorer see it: models, cached results, capture.
+
+Reading a suite and its cached results imports no TensorFlow; :func:`capture_slot` (and training)
+import it lazily, so the explorer paints a cached workspace without it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, save_result
+from tlexplorer.capture.result import CaptureResult
+from tlexplorer.errors import UserError
+from tlexplorer.fsio import read_json
+from tlexplorer.suite import ModelFiles, list_suites, model_files, suite_dir
+from tlexplorer.zoo import RECIPES
+
+DEFAULT_EPSILON = 0.0
+DEFAULT_TOPK = 9
+
+
+@dataclass
+class ModelSlot:
+    """One of a suite's models: its files, metadata, and capture result once there is one."""
+
+    label: str  # "1".."5"
+    name: str
+    files: ModelFiles
+    meta: dict[str, Any] | None = None
+    status: str = ""  # why it is not usable, "" when trained
+    result: CaptureResult | None = None
+    error: str | None = None  # last load or capture failure, shown to the user
+
+    @property
+    def trained(self) -> bool:
+        return self.meta is not None
+
+
+@dataclass
+class Suite:
+    workspace: Path
+    name: str
+    info: dict[str, Any]
+    slots: list[ModelSlot] = field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.info.get("data", {}).get("fingerprint", "")
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.info.get("demo"))
+
+    @property
+    def description(self) -> str:
+        data = self.info.get("data", {})
+        if data.get("kind") == "synthetic":
+            return f"synthetic demo ({' vs '.join(data.get('class_names', []))})"
+        return str(data.get("root", "?"))
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.info.get("preset", {}).get("batch_size", 32))
+
+    def source(self):
+        from tlexplorer.data.sources import source_from_json
+
+        return source_from_json(self.info["data"])
+
+
+def capture_settings(epsilon: float = DEFAULT_EPSILON, topk: int = DEFAULT_TOPK) -> dict:
+    return {"epsilon": float(epsilon), "topk": int(topk)}
+
+
+def open_suite(workspace: Path, name: str | None = None) -> Suite:
+    """Open ``name`` (default: the most recently trained suite) in ``workspace``."""
+    workspace = Path(workspace)
+    if name is None:
+        names = list_suites(workspace)
+        if not names:
+            raise UserError(f"no trained models in {workspace / 'models'}: run "
+                            "'tlexplorer train --demo' (or --data DIR) first")
+        name = names[0]
+    path = suite_dir(workspace, name) / "suite.json"
+    if not path.is_file():
+        raise UserError(f"no suite {name!r} in {workspace / 'models'}")
+    try:
+        info = read_json(path)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    suite = Suite(workspace, name, info)
+    refresh_slots(suite)
+    return suite
+
+
+def refresh_slots(suite: Suite) -> None:
+    """Re-read each model's metadata (after training, or when files changed)."""
+    slots = []
+    for rid, recipe in RECIPES.items():
+        files = model_files(suite.workspace, suite.name, rid)
+        meta, why = files.check(suite.fingerprint or None)
+        old = next((s for s in suite.slots if s.label == str(rid)), None)
+        slot = ModelSlot(str(rid), recipe.name, files, meta, why)
+        if old is not None and meta is not None and old.meta == meta:
+            slot.result, slot.error = old.result, old.error
+        slots.append(slot)
+    suite.slots = slots
+
+
+def slot_cache_path(suite: Suite, slot: ModelSlot, settings: dict) -> Path | None:
+    if slot.meta is None:
+        return None
+    key = cache_key(slot.meta["model_sha256"], suite.fingerprint, settings)
+    return cache_path(suite.workspace, key)
+
+
+def load_cached(suite: Suite, slot: ModelSlot, settings: dict,
+                warn: Callable[[str], None] | None = None) -> CaptureResult | None:
+    """The cached result of ``slot`` under ``settings``, or None (corrupt entries warn)."""
+    path = slot_cache_path(suite, slot, settings)
+    if path is None or not path.is_file():
+        return None
+    try:
+        result, _ = load_result(path)
+    except CacheError as exc:
+        if warn is not None:
+            warn(f"model {slot.label}: cached result ignored and recomputed: {exc}")
+        return None
+    result.model_label = slot.label
+    result.model_name = slot.name
+    return result
+
+
+def capture_slot(suite: Suite, slot: ModelSlot, settings: dict, source=None,
+                 progress=None, cancel: threading.Event | None = None) -> CaptureResult:
+    """Capture ``slot`` over the suite's test set (one pass) and cache the result atomically."""
+    from tlexplorer.capture.engine import Capturer
+    from tlexplorer.data.pipeline import dataset, n_images
+    from tlexplorer.zoo import load_model
+
+    if slot.meta is None:
+        raise UserError(f"model {slot.label} is not trained ({slot.status})")
+    source = source or suite.source()
+    if source.fingerprint != suite.fingerprint:
+        raise UserError(f"the test set of {suite.name} changed since training "
+                        f"(fingerprint {source.fingerprint}, expected {suite.fingerprint})")
+    model = load_model(slot.files.model_path)
+    capturer = Capturer(model, epsilon=settings["epsilon"], topk=settings["topk"])
+    batches = dataset(source, "test", suite.batch_size)
+    result = capturer.run(batches, total_images=n_images(source, "test"), progress=progress,
+                          cancel=cancel, model_label=slot.label, model_name=slot.name,
+                          class_names=source.class_names)
+    path = slot_cache_path(suite, slot, settings)
+    assert path is not None
+    save_result(path, result, extra={"suite": suite.name, "model_file": slot.files.model_path.name})
+    return result
