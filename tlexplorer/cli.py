@@ -92,6 +92,36 @@ def _add_source(p: argparse.ArgumentParser, required: bool) -> None:
     )
 
 
+def _split_sizes(text: str) -> tuple[int, int, int]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected TRAIN,VAL,TEST like 3000,1000,1000: {text!r}"
+        ) from None
+    if len(sizes) != 3 or min(sizes) < 2:
+        raise argparse.ArgumentTypeError(f"expected three sizes of at least 2: {text!r}")
+    return sizes  # type: ignore[return-value]
+
+
+def _add_overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=None,
+        metavar="PX",
+        help="override the preset's image size (pixels per side)",
+    )
+    p.add_argument(
+        "--split",
+        type=_split_sizes,
+        default=None,
+        metavar="TRAIN,VAL,TEST",
+        help="override the preset's split sizes, e.g. 1000,500,500 for a smaller "
+        "dataset (balanced over classes)",
+    )
+
+
 def _add_tau(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tau",
@@ -138,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="epochs for every model (default: the preset's recipe)",
     )
+    _add_overrides(train)
     train.add_argument(
         "--vgg-weights",
         type=Path,
@@ -157,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workspace(report)
     _add_source(report, required=False)
     _add_tau(report)
+    _add_overrides(report)
     report.add_argument(
         "--out",
         type=Path,
@@ -221,7 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL.keras",
         help="benchmark this model instead",
     )
-    bench.add_argument("--json", action="store_true", help="print one JSON object last")
+    bench.add_argument(
+        "--topk",
+        type=int,
+        default=9,
+        metavar="K",
+        help="top-activating images kept per unit (0 turns tracking off)",
+    )
+    bench.add_argument(
+        "--json",
+        action="store_true",
+        help="print only one JSON object (also printed last without --json)",
+    )
     bench.add_argument("--verbose", action="store_true")
 
     data = sub.add_parser("data", help="dataset helpers (fetch)")
@@ -249,6 +292,21 @@ def _preset_for(args) -> str:
     return "paper" if getattr(args, "data", None) else "demo"
 
 
+def preset_from_args(args):
+    """The preset ``--preset`` names (default by data source), with size overrides applied."""
+    import dataclasses
+
+    from tlexplorer.presets import get_preset
+
+    preset = get_preset(_preset_for(args))
+    changes = {}
+    if getattr(args, "image_size", None):
+        changes["image_size"] = args.image_size
+    if getattr(args, "split", None):
+        changes["split"] = tuple(args.split)
+    return dataclasses.replace(preset, **changes) if changes else preset
+
+
 def resolve_source(args, preset):
     """The data source that ``--data``/``--demo`` and the preset name."""
     from tlexplorer.data.sources import SyntheticSource, open_folder
@@ -260,10 +318,9 @@ def resolve_source(args, preset):
 
 def cmd_train(args) -> int:
     from tlexplorer.console import TrainDisplay, console
-    from tlexplorer.presets import get_preset
     from tlexplorer.training import train_suite
 
-    preset = get_preset(_preset_for(args))
+    preset = preset_from_args(args)
     with console.status("reading data…"):
         source = resolve_source(args, preset)
     console.print(

@@ -141,12 +141,11 @@ def run_report(args) -> int:
     source = None
     suite_name = None
     if args.demo or args.data:
-        from tlexplorer.cli import _preset_for, resolve_source
-        from tlexplorer.presets import get_preset
+        from tlexplorer.cli import preset_from_args, resolve_source
         from tlexplorer.suite import suite_name as make_suite_name
         from tlexplorer.training import train_suite
 
-        preset = get_preset(_preset_for(args))
+        preset = preset_from_args(args)
         source = resolve_source(args, preset)
         suite_name = make_suite_name(bool(args.demo), preset.name)
         with TrainDisplay() as display:

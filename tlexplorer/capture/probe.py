@@ -163,7 +163,8 @@ def build_probe(model) -> Probe:
     flat_final = final if not isinstance(final, list | tuple) else final[0]
 
     layers: list[ProbedLayer] = []
-    skipped = list(tracer.skipped)
+    skipped = [SkippedLayer(s.name[len(top):] if s.name.startswith(top) else s.name,
+                            s.layer_class, s.reason) for s in tracer.skipped]
     for name, op, tensor in records:
         is_output = tensor is flat_final
         if isinstance(tensor, list | tuple | dict):

@@ -1,0 +1,262 @@
+"""End to end through the command line: train the smoke suite, report, cache, bad input."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tlexplorer.cache import CACHE_FORMAT, CacheError, load_result, save_result
+from tlexplorer.cli import main
+from tlexplorer.fsio import read_json
+from tlexplorer.report import LAYER_COLUMNS, SPECTRUM_COLUMNS, SUMMARY_COLUMNS
+from tlexplorer.zoo import RECIPES
+
+SUITE = "synthetic-smoke"
+
+
+@pytest.fixture(scope="module")
+def smoke_ws(tmp_path_factory) -> Path:
+    ws = tmp_path_factory.mktemp("ws")
+    assert main(["train", "--demo", "--preset", "smoke", "--workspace", str(ws)]) == 0
+    return ws
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_train_writes_five_models_with_metadata(smoke_ws):
+    suite = smoke_ws / "models" / SUITE
+    assert (suite / "0-base.keras").is_file()
+    for rid, recipe in RECIPES.items():
+        meta = read_json(suite / f"{recipe.stem}.json")
+        assert (suite / f"{recipe.stem}.keras").is_file()
+        assert meta["id"] == rid and meta["preset"] == "smoke" and meta["demo"] is True
+        assert meta["epochs_run"] == 1 and len(meta["history"]["loss"]) == 1
+        assert 0.0 <= meta["test_accuracy"] <= 1.0
+        assert meta["data"]["fingerprint"] and meta["tlexplorer_version"]
+        assert meta["recipe"]["preprocessing"] == "rescale_1_255"
+    info = read_json(suite / "suite.json")
+    assert info["data"]["kind"] == "synthetic"
+    assert not list(suite.glob(".*tmp*")), "no temp files left behind"
+
+
+def test_second_train_skips_and_damaged_model_is_retrained(smoke_ws, capsys):
+    suite = smoke_ws / "models" / SUITE
+    before = {p.name: p.stat().st_mtime_ns for p in suite.glob("*.keras")}
+    (suite / "2-cnn-aug.keras").write_bytes(b"not a keras file")
+    assert main(["train", "--demo", "--preset", "smoke", "--workspace", str(smoke_ws),
+                 "--models", "1,2"]) == 0
+    out = capsys.readouterr().out
+    assert "model 1: already trained, skipped" in out
+    assert "retraining model 2" in out
+    after = {p.name: p.stat().st_mtime_ns for p in suite.glob("*.keras")}
+    assert after["1-cnn.keras"] == before["1-cnn.keras"]
+    assert after["2-cnn-aug.keras"] != before["2-cnn-aug.keras"]
+
+
+def test_report_csv_contract_and_cache(smoke_ws, capsys):
+    out = smoke_ws / "reports"
+    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    first = {p.name: p.read_bytes() for p in out.glob("*.csv")}
+    summary = _rows(out / "summary.csv")
+    layers = _rows(out / "layers.csv")
+    assert list(summary[0])[: len(SUMMARY_COLUMNS) - 2] == SUMMARY_COLUMNS[:-2]
+    assert list(layers[0])[: 12] == LAYER_COLUMNS[:12]
+    assert list(_rows(out / "spectrum.csv")[0]) == SPECTRUM_COLUMNS
+    assert [r["model"] for r in summary] == ["1", "2", "3", "4", "5"]
+    for row in summary:
+        for col in ("accuracy", "precision", "recall", "f1", "roc_auc", "zero_fraction"):
+            if row[col]:
+                assert 0.0 <= float(row[col]) <= 1.0, (col, row[col])
+        mine = [r for r in layers if r["model"] == row["model"]]
+        assert int(row["units"]) == sum(int(r["units"]) for r in mine)
+        assert int(row["dead_units"]) == sum(int(r["dead_units"]) for r in mine)
+        assert float(row["nnu_pct"]) == pytest.approx(
+            100 * int(row["dead_units"]) / int(row["units"]))
+        assert int(row["n_images"]) == 20
+    spectrum = _rows(out / "spectrum.csv")
+    for row in summary:
+        counts = [int(r["count"]) for r in spectrum
+                  if r["model"] == row["model"] and r["layer"] == "__all__"]
+        values = sum(int(r["units"]) for r in layers if r["model"] == row["model"])
+        assert sum(counts) > values  # every activation value counted, not one per unit
+    # second run: served from the cache, identical files
+    capsys.readouterr()
+    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    assert capsys.readouterr().out.count("cached result") == 5
+    assert {p.name: p.read_bytes() for p in out.glob("*.csv")} == first
+
+
+def test_corrupt_cache_entry_is_recomputed_with_a_warning(smoke_ws, capsys):
+    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    entries = sorted((smoke_ws / "cache").glob("capture-*.npz"))
+    assert len(entries) == 5
+    entries[0].write_bytes(entries[0].read_bytes()[:100])  # truncated
+    capsys.readouterr()
+    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    out = capsys.readouterr().out
+    assert "cached result ignored and recomputed" in out
+    assert out.count("cached result\n") == 4
+    load_result(entries[0])  # rewritten and readable again
+
+
+def test_cache_round_trip_and_format_check(smoke_ws, tmp_path):
+    entry = sorted((smoke_ws / "cache").glob("capture-*.npz"))[0]
+    result, _ = load_result(entry)
+    copy = tmp_path / "copy.npz"
+    save_result(copy, result)
+    again, _ = load_result(copy)
+    for a, b in zip(result.layers, again.layers, strict=True):
+        assert a.name == b.name and a.hist.tolist() == b.hist.tolist()
+        np.testing.assert_array_equal(a.unit_max, b.unit_max)
+    np.testing.assert_array_equal(result.scores, again.scores)
+    assert set(result.topk) == set(again.topk)
+    import tlexplorer.cache as cache_module
+
+    old = cache_module.CACHE_FORMAT
+    try:
+        cache_module.CACHE_FORMAT = CACHE_FORMAT + 1
+        with pytest.raises(CacheError, match="format"):
+            load_result(copy)
+    finally:
+        cache_module.CACHE_FORMAT = old
+
+
+def test_retrained_model_gets_a_new_cache_key(smoke_ws):
+    from tlexplorer.session import capture_settings, open_suite, slot_cache_path
+
+    suite = open_suite(smoke_ws, SUITE)
+    settings = capture_settings()
+    keys = {slot_cache_path(suite, s, settings) for s in suite.slots}
+    assert len(keys) == 5
+    meta_path = suite.slots[0].files.meta_path
+    meta = read_json(meta_path)
+    meta["model_sha256"] = "0" * 64
+    suite.slots[0].meta = meta
+    assert slot_cache_path(suite, suite.slots[0], settings) not in keys
+
+
+def test_reading_the_cache_imports_no_tensorflow(smoke_ws):
+    code = (
+        "import sys\n"
+        "from tlexplorer.session import open_suite, load_cached, capture_settings\n"
+        f"suite = open_suite({str(smoke_ws)!r})\n"
+        "results = [load_cached(suite, s, capture_settings()) for s in suite.slots]\n"
+        "assert all(r is not None for r in results), results\n"
+        "from tlexplorer import metrics, report\n"
+        "[metrics.summarize(r) for r in results]\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+        "assert 'textual' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_analyze_any_model_on_class_folders(smoke_ws, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("pentagon", "hexagon"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(
+                tmp_path / "imgs" / cls / f"{i}.png")
+    out = tmp_path / "rep"
+    model = smoke_ws / "models" / SUITE / "3-vgg16-frozen.keras"
+    assert main(["analyze", str(model), "--data", str(tmp_path / "imgs"), "--out", str(out),
+                 "--workspace", str(tmp_path)]) == 0
+    rows = _rows(out / "summary.csv")
+    assert rows[0]["model"] == "3-vgg16-frozen.keras" and rows[0]["n_images"] == "6"
+
+
+def _run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "tlexplorer", *args], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_missing_data_folder_is_one_line_exit_2(tmp_path):
+    proc = _run_cli("train", "--data", str(tmp_path / "nope"), "--workspace", str(tmp_path))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not found" in lines[0] and "Traceback" not in proc.stderr
+
+
+def _tiny_folder(root: Path, per_class: int = 4) -> Path:
+    from PIL import Image
+
+    for cls in ("cat", "dog"):
+        (root / cls).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (40, 30), (i * 40, 10 if cls == "cat" else 200, 10)).save(
+                root / cls / f"{i}.jpg")
+    return root
+
+
+PAPER_SMALL = ["--preset", "paper", "--split", "4,2,2", "--image-size", "32", "--epochs", "1"]
+
+
+def test_unreadable_vgg_weights_is_one_line_exit_2(tmp_path):
+    data = _tiny_folder(tmp_path / "d")
+    bad = tmp_path / "weights.h5"
+    bad.write_bytes(b"garbage")
+    proc = _run_cli("train", "--data", str(data), *PAPER_SMALL, "--models", "3",
+                    "--vgg-weights", str(bad), "--workspace", str(tmp_path / "ws"))
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "VGG16 weights" in lines[0], proc.stderr
+    assert not list((tmp_path / "ws" / "models").glob("*/*.keras"))
+
+
+def test_no_vgg_weights_offline_says_how_to_provide_them(tmp_path):
+    data = _tiny_folder(tmp_path / "d")
+    proc = _run_cli("train", "--data", str(data), *PAPER_SMALL, "--models", "3",
+                    "--workspace", str(tmp_path / "ws"),
+                    env={"KERAS_HOME": str(tmp_path / "empty-keras-home")})
+    assert proc.returncode == 2, proc.stderr
+    assert "--vgg-weights" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_paper_recipe_with_local_vgg16_weights(tmp_path):
+    """The real VGG16 path, with a legacy-format notop weights file made from weights=None."""
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from tlexplorer.quiet import import_tensorflow
+
+    _, keras = import_tensorflow()
+    import h5py
+
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    weights = tmp_path / "vgg16_notop.h5"
+    with h5py.File(weights, "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, base)
+    data = _tiny_folder(tmp_path / "d")
+    ws = tmp_path / "ws"
+    assert main(["train", "--data", str(data), *PAPER_SMALL, "--models", "3,5",
+                 "--vgg-weights", str(weights), "--workspace", str(ws)]) == 0
+    from tlexplorer.zoo import load_model
+
+    suite = ws / "models" / "real-paper"
+    m3 = load_model(suite / "3-vgg16-frozen.keras")
+    m5 = load_model(suite / "5-vgg16-finetune.keras")
+    np.testing.assert_array_equal(m3.get_layer("block1_conv1").get_weights()[0],
+                                  base.get_layer("block1_conv1").get_weights()[0])
+    assert not any(layer.trainable for layer in m3.layers if layer.name.startswith("block"))
+    trainable5 = {layer.name for layer in m5.layers if layer.trainable and layer.weights}
+    assert trainable5 == {"block5_conv1", "block5_conv2", "block5_conv3", "fc1", "output"}
+    meta = read_json(suite / "3-vgg16-frozen.json")
+    assert meta["base"]["kind"] == "vgg16-imagenet" and meta["data"]["kind"] == "folder"
+    assert (suite / "4-vgg16-frozen-aug.keras").is_file()  # 5 is fine-tuned from a trained 4
+
+
+def test_help_lists_the_commands():
+    proc = _run_cli("--help")
+    assert proc.returncode == 0
+    for word in ("train", "report", "analyze", "bench", "data", "--workspace", "--demo"):
+        assert word in proc.stdout

@@ -1,0 +1,150 @@
+"""``tlexplorer bench``: capture throughput against plain ``model.predict``, and capture memory.
+
+In one process, on the same model, input batches and batch size: times ``predict`` and the full
+capture over N images (warm-up first, then alternating repeats, best of each), and samples the
+resident memory during a capture over N and over 4N images. Inputs are one random batch
+repeated, so the input pipeline itself holds constant memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from tlexplorer.errors import UserError
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakRss:
+    """Samples VmRSS every few milliseconds while active; ``peak_mb`` is the highest seen."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, _rss_mb())
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self.peak_mb = _rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, _rss_mb())
+
+
+def default_model(image_size: int):
+    """The paper-scale frozen VGG16 transfer model (recipe 3) with random weights, offline."""
+    from tlexplorer import zoo
+    from tlexplorer.presets import PAPER
+    from tlexplorer.quiet import import_tensorflow
+
+    _, keras = import_tensorflow()
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    base = keras.applications.VGG16(include_top=False, weights=None, input_tensor=x)
+    x = keras.layers.Flatten(name="flatten")(base.output)
+    x = keras.layers.Dense(PAPER.head_units, activation="relu", name="fc1")(x)
+    x = keras.layers.Dropout(0.5, name="dropout")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="output")(x)
+    model = keras.Model(inputs, outputs, name="vgg16_frozen_random")
+    zoo.set_base_trainable(model, ())
+    return model
+
+
+def run_benchmark(model, images: int, batch: int, repeats: int = 2, topk: int = 9,
+                  log=print) -> dict:
+    import numpy as np
+
+    from tlexplorer.capture.engine import Capturer
+    from tlexplorer.quiet import import_tensorflow
+
+    tf, _ = import_tensorflow()
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (batch, *shape)).astype(np.float32)
+    y = rng.integers(0, 2, batch).astype(np.float32)
+    steps = max(1, images // batch)
+    n = steps * batch
+
+    def batches(k: int):
+        return tf.data.Dataset.from_tensors((x, y)).repeat(k)
+
+    images_only = tf.data.Dataset.from_tensors(x).repeat(steps)
+    capturer = Capturer(model, topk=topk)
+    log("warming up (compiling predict and capture)…")
+    model.predict(tf.data.Dataset.from_tensors(x), verbose=0)
+    capturer.run(batches(1))
+    t_predict, t_capture = [], []
+    for r in range(repeats):
+        log(f"timing {n} images, round {r + 1}/{repeats}…")
+        start = time.perf_counter()
+        model.predict(images_only, verbose=0)
+        t_predict.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        capturer.run(batches(steps))
+        t_capture.append(time.perf_counter() - start)
+    log(f"memory: capture over {n} and {4 * n} images…")
+    with PeakRss() as rss_n:
+        capturer.run(batches(steps))
+    with PeakRss() as rss_4n:
+        capturer.run(batches(4 * steps))
+    predict_rate = n / min(t_predict)
+    capture_rate = n / min(t_capture)
+    return {
+        "model": model.name, "input_shape": list(shape), "images": n, "batch": batch,
+        "probed_layers": len(capturer.probe.layers), "topk": topk,
+        "predict_img_s": round(predict_rate, 2), "capture_img_s": round(capture_rate, 2),
+        "ratio": round(capture_rate / predict_rate, 3),
+        "rss_mb_n": round(rss_n.peak_mb, 1), "rss_mb_4n": round(rss_4n.peak_mb, 1),
+        "rss_growth_pct": round(100 * (rss_4n.peak_mb - rss_n.peak_mb) / rss_n.peak_mb, 2),
+        "tensorflow": tf.__version__,
+    }
+
+
+def run_bench(args) -> int:
+    from tlexplorer.console import console
+
+    if args.model is not None:
+        from tlexplorer.zoo import load_model
+
+        if not Path(args.model).is_file():
+            raise UserError(f"model file not found: {args.model}")
+        model = load_model(args.model)
+    else:
+        with console.status("building the VGG16 transfer model (random weights)…"):
+            model = default_model(args.image_size)
+    log = console.log if not args.json else (lambda *a, **k: None)
+    result = run_benchmark(model, args.images, args.batch, topk=args.topk, log=log)
+    if not args.json:
+        console.print(f"model {result['model']} {result['input_shape']}, "
+                      f"{result['probed_layers']} probed layers, batch {result['batch']}")
+        console.print(f"predict  {result['predict_img_s']:.2f} img/s")
+        console.print(f"capture  {result['capture_img_s']:.2f} img/s  "
+                      f"(ratio {result['ratio']:.3f}; goal ≥ 0.9)")
+        console.print(f"peak RSS during capture: {result['rss_mb_n']:.0f} MB over "
+                      f"{result['images']} images, {result['rss_mb_4n']:.0f} MB over "
+                      f"{4 * result['images']} ({result['rss_growth_pct']:+.1f} %; goal ≤ 10 %)")
+    print(json.dumps(result))
+    return 0
