@@ -260,3 +260,20 @@ def test_help_lists_the_commands():
     assert proc.returncode == 0
     for word in ("train", "report", "analyze", "bench", "data", "--workspace", "--demo"):
         assert word in proc.stdout
+
+
+def test_weight_shift_zero_for_frozen_nonzero_for_finetuned_block5(smoke_ws):
+    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    rows = _rows(smoke_ws / "reports" / "weight_shift.csv")
+    assert {r["model"] for r in rows} == {"3", "4", "5"}
+    for r in rows:
+        frozen = r["model"] in ("3", "4") or not r["layer"].startswith("block5")
+        if frozen:
+            assert float(r["relative_shift"]) == 0.0 and float(r["cosine"]) == pytest.approx(1)
+            assert r["trainable"] == "false"
+        elif r["layer"].startswith("block5_conv"):
+            assert float(r["relative_shift"]) > 0.0 and r["trainable"] == "true"
+    claims = _rows(smoke_ws / "reports" / "claims.csv")
+    assert [c["metric"] for c in claims] == ["nnu_pct", "dormant_pct", "spectrum_skewness",
+                                             "range_cv"]
+    assert all(c["n"] == "5" and c["holds"] in ("yes", "no", "unclear") for c in claims)

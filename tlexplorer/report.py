@@ -27,6 +27,8 @@ LAYER_COLUMNS = ["model", "layer_index", "layer", "kind", "units", "dead_units",
                  "activation", "layer_class", "fired_units"]
 SPECTRUM_COLUMNS = ["model", "layer", "bin_low", "bin_high", "count"]
 SKIPPED_COLUMNS = ["model", "layer", "layer_class", "reason"]
+CLAIMS_COLUMNS = ["claim", "metric", "spearman_rho", "n", "holds"]
+WEIGHT_SHIFT_COLUMNS = ["model", "layer", "relative_shift", "cosine", "trainable"]
 ALL_LAYERS = "__all__"
 
 
@@ -91,8 +93,14 @@ def spectrum_table(results: Sequence[CaptureResult]) -> list[list]:
 
 
 def write_reports(results: Sequence[CaptureResult], out_dir: Path,
-                  tau: float = metrics.DEFAULT_TAU) -> list[Path]:
-    """Write the CSV reports atomically into ``out_dir``; returns the paths written."""
+                  tau: float = metrics.DEFAULT_TAU, weight_shift=None) -> list[Path]:
+    """Write the CSV reports atomically into ``out_dir``; returns the paths written.
+
+    ``claims.csv`` checks the poster's claims across ``results``; ``weight_shift.csv`` is
+    written when ``weight_shift`` rows (:class:`tlexplorer.weightshift.LayerShift`) are given.
+    """
+    from tlexplorer.claims import check_claims
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -102,7 +110,13 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
         "skipped_layers.csv": _csv(SKIPPED_COLUMNS, [[r.model_label, s.name, s.layer_class,
                                                        s.reason] for r in results
                                                       for s in r.skipped]),
+        "claims.csv": _csv(CLAIMS_COLUMNS, [[c.claim, c.metric, c.spearman_rho, c.n, c.holds]
+                                            for c in check_claims(results, tau)]),
     }
+    if weight_shift is not None:
+        files["weight_shift.csv"] = _csv(
+            WEIGHT_SHIFT_COLUMNS,
+            [[w.model, w.layer, w.relative_shift, w.cosine, w.trainable] for w in weight_shift])
     written = []
     for name, text in files.items():
         atomic_write_text(out_dir / name, text)
@@ -164,10 +178,39 @@ def run_report(args) -> int:
     _capture_with_display(suite, trained, settings, source, console)
     out = args.out or (args.workspace / "reports")
     results = [s.result for s in trained]
-    written = write_reports(results, out, _tau(args))
+    shifts = cached_weight_shift(suite, args.vgg_weights, console)
+    written = write_reports(results, out, _tau(args), weight_shift=shifts)
     _print_summary(console, results, _tau(args), suite)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 0
+
+
+def cached_weight_shift(suite, vgg_weights, console):
+    """Weight shift of the suite's transfer models, cached by the models' hashes."""
+    import hashlib
+    import json
+
+    from tlexplorer.cache import cache_dir
+    from tlexplorer.errors import UserError
+    from tlexplorer.fsio import atomic_write_json, read_json
+    from tlexplorer.weightshift import LayerShift, suite_weight_shift
+
+    shas = [s.meta["model_sha256"] for s in suite.slots if s.trained]
+    key = hashlib.sha256(json.dumps([suite.name, shas, 1]).encode()).hexdigest()[:24]
+    path = cache_dir(suite.workspace) / f"weightshift-{key}.json"
+    if path.is_file():
+        try:
+            return [LayerShift(**row) for row in read_json(path)]
+        except (ValueError, TypeError):
+            console.print("weight shift: cached result ignored and recomputed")
+    try:
+        with console.status("weight shift: comparing base layers with the pretrained base…"):
+            rows = suite_weight_shift(suite, vgg_weights)
+    except UserError as exc:
+        console.print(f"weight shift left out: {exc}")
+        return None
+    atomic_write_json(path, [vars(r) for r in rows])
+    return rows
 
 
 def _print_summary(console, results, tau, suite=None) -> None:

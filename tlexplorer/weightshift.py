@@ -1,0 +1,88 @@
+"""Weight shift of transfer models: how far each base layer moved from its pretrained weights.
+
+Per base layer: relative shift ‖W − W₀‖ / ‖W₀‖ and cosine(W, W₀) over the layer's kernel and
+bias flattened together. Frozen layers must show exactly 0 and 1 — a check that freezing worked.
+The maths is numpy; loading the models (TensorFlow) happens only in :func:`suite_weight_shift`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class LayerShift:
+    model: str
+    layer: str
+    relative_shift: float
+    cosine: float
+    trainable: bool
+
+
+def shift(trained: Sequence[np.ndarray], pretrained: Sequence[np.ndarray]) -> tuple[float, float]:
+    """``(‖W − W₀‖ / ‖W₀‖, cos(W, W₀))`` over all arrays of one layer, in float64."""
+    w = np.concatenate([np.asarray(a, np.float64).ravel() for a in trained])
+    w0 = np.concatenate([np.asarray(a, np.float64).ravel() for a in pretrained])
+    if w.shape != w0.shape:
+        raise ValueError(f"weight shapes differ: {w.shape} vs {w0.shape}")
+    norm0 = float(np.linalg.norm(w0))
+    norm = float(np.linalg.norm(w))
+    relative = float(np.linalg.norm(w - w0)) / norm0 if norm0 > 0 else math.nan
+    cosine = float(np.dot(w, w0)) / (norm * norm0) if norm > 0 and norm0 > 0 else math.nan
+    return relative, cosine
+
+
+def model_shift(label: str, model, reference) -> list[LayerShift]:
+    """Shift of every base layer (``block*`` with weights) of ``model`` against ``reference``."""
+    rows = []
+    for layer in model.layers:
+        if not layer.name.startswith("block") or not layer.weights:
+            continue
+        try:
+            ref = reference.get_layer(layer.name)
+        except ValueError:
+            continue
+        rel, cos = shift(layer.get_weights(), ref.get_weights())
+        rows.append(LayerShift(label, layer.name, rel, cos, bool(layer.trainable)))
+    return rows
+
+
+def pretrained_reference(suite, vgg_weights: Path | None = None):
+    """The pretrained base the suite's transfer models started from (loads TensorFlow)."""
+    from tlexplorer import zoo
+    from tlexplorer.errors import UserError
+    from tlexplorer.suite import base_files
+
+    preset = suite.info.get("preset", {})
+    if preset.get("base") == "vgg16":
+        from tlexplorer.quiet import import_tensorflow
+
+        _, keras = import_tensorflow()
+        size = int(preset.get("image_size", 150))
+        path = zoo.vgg16_weights_path(vgg_weights)
+        if path is None:
+            raise UserError("weight shift needs the VGG16 weights the models started from: "
+                            "pass --vgg-weights FILE")
+        return keras.applications.VGG16(include_top=False, weights=str(path),
+                                         input_shape=(size, size, 3))
+    files = base_files(suite.workspace, suite.name)
+    return zoo.load_model(files.model_path)
+
+
+def suite_weight_shift(suite, vgg_weights: Path | None = None) -> list[LayerShift]:
+    """Weight shift of the suite's trained transfer models (3-5) against their pretrained base."""
+    from tlexplorer import zoo
+
+    transfer = [s for s in suite.slots if s.trained and zoo.RECIPES[int(s.label)].transfer]
+    if not transfer:
+        return []
+    reference = pretrained_reference(suite, vgg_weights)
+    rows: list[LayerShift] = []
+    for slot in transfer:
+        rows.extend(model_shift(slot.label, zoo.load_model(slot.files.model_path), reference))
+    return rows
