@@ -342,12 +342,19 @@ def cmd_train(args) -> int:
             vgg_weights=args.vgg_weights,
             progress=display,
         )
+    from rich.table import Table
+
+    title = "trained models" + (" (synthetic demo)" if source.kind == "synthetic" else "")
+    table = Table(title=title)
+    table.add_column("id")
+    table.add_column("model", max_width=34, no_wrap=True, overflow="ellipsis")
+    for col in ("test acc %", "val acc %", "epochs", "time s"):
+        table.add_column(col, justify="right")
     for rid, meta in results.items():
-        console.print(
-            f"model {rid} ({meta['name']}): test accuracy "
-            f"{meta['test_accuracy'] * 100:.1f} %  ({meta['epochs_run']} epochs, "
-            f"{meta['wall_s']:.0f} s)"
-        )
+        table.add_row(str(rid), meta["name"], f"{meta['test_accuracy'] * 100:.1f}",
+                      f"{meta['val_accuracy'] * 100:.1f}", str(meta["epochs_run"]),
+                      f"{meta['wall_s']:.0f}")
+    console.print(table)
     return 0
 
 

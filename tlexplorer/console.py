@@ -13,7 +13,6 @@ from rich.progress import (
     Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
@@ -27,12 +26,11 @@ err_console = Console(stderr=True, highlight=False)
 def _progress(transient: bool = False) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=16),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[stats]}"),
-        TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[stats]}"),
         console=console,
         transient=transient,
     )
@@ -55,7 +53,8 @@ class TrainDisplay:
 
     def _label(self, event: TrainEvent) -> str:
         who = "base" if event.model == "base" else f"model {event.model}"
-        return f"{who}: {event.phase}"
+        phase = {"base pretraining": "pretrain"}.get(event.phase, event.phase)
+        return f"{who} {phase}"
 
     def __call__(self, event: TrainEvent) -> None:
         key = (event.model, event.phase)
@@ -69,13 +68,13 @@ class TrainDisplay:
             self._last = now
             done = (event.epoch - 1) * event.steps + event.batch
             logs = event.logs
-            stats = f"epoch {event.epoch}/{event.epochs}"
+            stats = f"ep {event.epoch}/{event.epochs}"
             if "loss" in logs:
                 stats += f" loss {logs['loss']:.3f}"
             if "accuracy" in logs:
-                stats += f" acc {logs['accuracy']:.3f}"
+                stats += f" acc {logs['accuracy']:.2f}"
             if "val_accuracy" in logs:
-                stats += f" val {logs['val_accuracy']:.3f}"
+                stats += f" val {logs['val_accuracy']:.2f}"
             self.progress.update(self._tasks[key], completed=done, stats=stats)
         elif event.kind == "saved":
             acc = event.logs.get("test_accuracy", event.logs.get("val_accuracy"))

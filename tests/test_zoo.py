@@ -1,0 +1,86 @@
+"""The five recipes' architectures: layer names, augmentation, freezing, weight transfer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tlexplorer import presets, zoo
+from tlexplorer.quiet import import_tensorflow
+
+_, keras = import_tensorflow()
+
+BASE = [f"block{b}_conv{c}" for b, n in enumerate(zoo.VGG_BLOCKS, 1) for c in range(1, n + 1)]
+AUG = ["aug_rotate", "aug_shift", "aug_shear", "aug_zoom", "aug_flip"]
+
+
+@pytest.fixture(scope="module")
+def source():
+    return zoo.build_source_classifier(presets.SMOKE, 8)
+
+
+def _names(model):
+    return [layer.name for layer in model.layers]
+
+
+def test_cnn_recipes():
+    m1 = zoo.build(1, presets.SMOKE)
+    m2 = zoo.build(2, presets.SMOKE)
+    assert _names(m1) == ["image", "rescale", "conv1", "pool1", "conv2", "pool2", "conv3",
+                          "pool3", "conv4", "pool4", "flatten", "dropout", "fc1", "output"]
+    assert _names(m2)[2:7] == AUG and _names(m2)[7:] == _names(m1)[2:]
+    assert m1.get_layer("dropout").rate == 0.5
+    assert m1.get_layer("output").activation.__name__ == "sigmoid"
+    assert all(layer.trainable for layer in m1.layers)
+
+
+def test_paper_cnn_follows_the_recipe():
+    m1 = zoo.build(1, presets.PAPER)
+    filters = [m1.get_layer(f"conv{i}").filters for i in range(1, 5)]
+    assert filters == [32, 64, 128, 128] and m1.get_layer("fc1").units == 512
+    assert tuple(m1.inputs[0].shape[1:]) == (150, 150, 3)
+
+
+def test_transfer_recipes_freeze_the_base(source):
+    m3 = zoo.build(3, presets.SMOKE, base_source=source)
+    m4 = zoo.build(4, presets.SMOKE, base_source=source)
+    for model in (m3, m4):
+        names = _names(model)
+        assert [n for n in names if n.endswith(tuple(f"conv{c}" for c in (1, 2, 3)))
+                and n.startswith("block")] == BASE
+        assert not any(model.get_layer(n).trainable for n in BASE)
+        assert model.get_layer("fc1").trainable and model.get_layer("output").trainable
+        # base weights come from the pretrained source classifier, layer by layer
+        for n in BASE:
+            np.testing.assert_array_equal(model.get_layer(n).get_weights()[0],
+                                          source.get_layer(n).get_weights()[0])
+    assert [n for n in _names(m4) if n.startswith("aug_")] == AUG
+    assert not any(n.startswith("aug_") for n in _names(m3))
+
+
+def test_fine_tune_unfreezes_block5_only(source):
+    m4 = zoo.build(4, presets.SMOKE, base_source=source)
+    m5 = zoo.fine_tune(m4)
+    trainable = {layer.name for layer in m5.layers if layer.trainable and layer.weights}
+    assert trainable == {"block5_conv1", "block5_conv2", "block5_conv3", "fc1", "output"}
+    for a, b in zip(m4.get_weights(), m5.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_shear_layer_round_trips(tmp_path):
+    m2 = zoo.build(2, presets.SMOKE)
+    path = tmp_path / "m2.keras"
+    m2.save(path)
+    again = zoo.load_model(path)
+    assert again.get_layer("aug_shear").get_config()["x_factor"] == 0.2
+
+
+def test_unreadable_model_file_is_a_user_error(tmp_path):
+    from tlexplorer.errors import UserError
+
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"nope")
+    with pytest.raises(UserError, match="cannot load model"):
+        zoo.load_model(bad)
+    with pytest.raises(UserError, match="not found"):
+        zoo.load_model(tmp_path / "missing.keras")
