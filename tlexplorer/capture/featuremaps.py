@@ -1,0 +1,29 @@
+"""Feature maps of one image at one probed layer: a single forward pass (no statistics)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tlexplorer.capture.probe import Probe, build_probe
+from tlexplorer.quiet import import_tensorflow
+
+
+def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = None) -> np.ndarray:
+    """The output of probed layer ``layer`` for one image, as (H, W, C) (or (1, 1, C) for Dense).
+
+    ``image`` is uint8/float pixels (H, W, 3) as the model's input expects them (0..255).
+    """
+    tf, keras = import_tensorflow()
+    probe = probe or build_probe(model)
+    names = [p.name for p in probe.layers]
+    if layer not in names:
+        raise KeyError(f"{layer} is not a probed layer of {model.name}")
+    index = names.index(layer)
+    single = keras.Model(probe.model.inputs, probe.model.outputs[index])
+    out = single(np.asarray(image, np.float32)[None], training=False)
+    out = np.asarray(out)[0]
+    channel_axis = probe.layers[index].channel_axis - 1
+    if out.ndim == 1:
+        return out.reshape(1, 1, -1)
+    out = np.moveaxis(out, channel_axis, -1)
+    return out.reshape(-1, out.shape[-2], out.shape[-1]) if out.ndim > 3 else out
