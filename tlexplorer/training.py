@@ -280,8 +280,6 @@ def train_suite(
             todo.append(rid)
     if 5 in todo and 4 not in todo and 4 not in results:
         todo.insert(todo.index(5), 4)  # 5 is fine-tuned from a trained 4
-    if 5 in todo and 4 not in todo and 4 in results:
-        pass
     if not todo:
         return results
 
@@ -333,8 +331,7 @@ def train_suite(
             "data": {
                 "kind": source.kind,
                 "fingerprint": source.fingerprint,
-                "split_seed": getattr(source, "seed", None)
-                or source.to_json().get("split", {}).get("seed"),
+                "split_seed": source.split_seed,
                 "class_names": source.class_names,
                 "description": source.description,
             },

@@ -31,6 +31,10 @@ class SyntheticSource:
     kind = "synthetic"
 
     @property
+    def split_seed(self) -> int:
+        return self.seed
+
+    @property
     def spec(self) -> synthetic.SyntheticSpec:
         return synthetic.SyntheticSpec("target", self.image_size, self.counts, self.seed)
 
@@ -90,6 +94,10 @@ class FolderSource:
     @property
     def fingerprint(self) -> str:
         return self.split.fingerprint
+
+    @property
+    def split_seed(self) -> int:
+        return int(self.split.seed)
 
     @property
     def description(self) -> str:
