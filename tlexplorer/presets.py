@@ -69,7 +69,7 @@ DEMO = Preset(
     image_size=64,
     split=(500, 250, 500),
     batch_size=32,
-    epochs={1: 25, 2: 40, 3: 15, 4: 20, 5: 15},
+    epochs={1: 25, 2: 80, 3: 20, 4: 25, 5: 15},
     learning_rates={1: 1e-3, 2: 1e-3, 3: 5e-4, 4: 5e-4, 5: 1e-4},
     cnn_filters=(16, 32, 64, 64),
     cnn_dense=128,
@@ -77,9 +77,10 @@ DEMO = Preset(
     base="vgg-shaped",
     base_filters=(8, 16, 32, 32, 32),
     source_images_per_class=800,
-    source_epochs=8,
+    source_epochs=9,
     source_lr=1e-3,
     source_head=64,
+    source_batch_size=64,
 )
 
 SMOKE = Preset(
