@@ -178,39 +178,24 @@ def run_report(args) -> int:
     _capture_with_display(suite, trained, settings, source, console)
     out = args.out or (args.workspace / "reports")
     results = [s.result for s in trained]
-    shifts = cached_weight_shift(suite, args.vgg_weights, console)
+    shifts = _weight_shift(suite, args.vgg_weights, console)
     written = write_reports(results, out, _tau(args), weight_shift=shifts)
     _print_summary(console, results, _tau(args), suite)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 0
 
 
-def cached_weight_shift(suite, vgg_weights, console):
-    """Weight shift of the suite's transfer models, cached by the models' hashes."""
-    import hashlib
-    import json
-
-    from tlexplorer.cache import cache_dir
+def _weight_shift(suite, vgg_weights, console):
+    """Weight shift of the suite's transfer models (cached), or None with the reason printed."""
     from tlexplorer.errors import UserError
-    from tlexplorer.fsio import atomic_write_json, read_json
-    from tlexplorer.weightshift import LayerShift, suite_weight_shift
+    from tlexplorer.weightshift import cached_weight_shift
 
-    shas = [s.meta["model_sha256"] for s in suite.slots if s.trained]
-    key = hashlib.sha256(json.dumps([suite.name, shas, 1]).encode()).hexdigest()[:24]
-    path = cache_dir(suite.workspace) / f"weightshift-{key}.json"
-    if path.is_file():
-        try:
-            return [LayerShift(**row) for row in read_json(path)]
-        except (ValueError, TypeError):
-            console.print("weight shift: cached result ignored and recomputed")
     try:
         with console.status("weight shift: comparing base layers with the pretrained base…"):
-            rows = suite_weight_shift(suite, vgg_weights)
+            return cached_weight_shift(suite, vgg_weights)
     except UserError as exc:
         console.print(f"weight shift left out: {exc}")
         return None
-    atomic_write_json(path, [vars(r) for r in rows])
-    return rows
 
 
 def _print_summary(console, results, tau, suite=None) -> None:

@@ -74,6 +74,41 @@ def pretrained_reference(suite, vgg_weights: Path | None = None):
     return zoo.load_model(files.model_path)
 
 
+def _cache_file(suite) -> Path:
+    import hashlib
+    import json
+
+    from tlexplorer.cache import cache_dir
+
+    shas = [s.meta["model_sha256"] for s in suite.slots if s.trained]
+    key = hashlib.sha256(json.dumps([suite.name, shas, 1]).encode()).hexdigest()[:24]
+    return cache_dir(suite.workspace) / f"weightshift-{key}.json"
+
+
+def load_cached_weight_shift(suite) -> list[LayerShift] | None:
+    """The cached weight shift of the suite's current models, or None (no TensorFlow needed)."""
+    from tlexplorer.fsio import read_json
+
+    path = _cache_file(suite)
+    if not path.is_file():
+        return None
+    try:
+        return [LayerShift(**row) for row in read_json(path)]
+    except (ValueError, TypeError):
+        return None
+
+
+def cached_weight_shift(suite, vgg_weights: Path | None = None) -> list[LayerShift]:
+    """Weight shift from the cache, else computed (loads TensorFlow) and cached atomically."""
+    from tlexplorer.fsio import atomic_write_json
+
+    rows = load_cached_weight_shift(suite)
+    if rows is None:
+        rows = suite_weight_shift(suite, vgg_weights)
+        atomic_write_json(_cache_file(suite), [vars(r) for r in rows])
+    return rows
+
+
 def suite_weight_shift(suite, vgg_weights: Path | None = None) -> list[LayerShift]:
     """Weight shift of the suite's trained transfer models (3-5) against their pretrained base."""
     from tlexplorer import zoo

@@ -1,0 +1,1 @@
+"""The terminal explorer (Textual): screens, widgets, messages and one stylesheet."""

@@ -1,0 +1,344 @@
+"""The explorer app: one factory for the CLI and the tests, and the background pipeline.
+
+Start-up paints first; a thread worker then opens the suite, trains what is missing (only with
+``--demo``/``--data``, or in an empty workspace, which starts the offline demo), loads cached
+results and captures the rest. The worker talks to the UI only through :mod:`.messages`; a
+``threading.Event`` reaches the domain code so Escape really stops the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.worker import Worker, WorkerState
+
+from tlexplorer import metrics, session
+from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.session import ModelSlot, Suite
+from tlexplorer.suite import list_suites, suite_name
+from tlexplorer.tui.commands import ExplorerCommands
+from tlexplorer.tui.figures import ModelFigures
+from tlexplorer.tui.messages import (
+    ModelFailed,
+    ModelReady,
+    ProgressState,
+    SuiteOpened,
+    WorkFinished,
+    WorkProgress,
+)
+from tlexplorer.tui.screens.main import MainScreen
+from tlexplorer.tui.widgets.progress import ProgressPanel
+
+MIN_SIZE = (80, 24)
+PROGRESS_INTERVAL_S = 0.1  # at most ten progress repaints a second
+
+
+class ExplorerApp(App):
+    """Browse a workspace's five models: NNU, activation spectrum and range, per layer."""
+
+    CSS_PATH = "explorer.tcss"
+    TITLE = "tlexplorer"
+    COMMANDS = App.COMMANDS | {ExplorerCommands}
+
+    def __init__(self, workspace: Path, *, demo: bool = False, data: Path | None = None,
+                 preset: str | None = None, tau: float | None = None) -> None:
+        super().__init__()
+        self.workspace = Path(workspace)
+        self.demo = demo
+        self.data = Path(data) if data is not None else None
+        self.preset_name = preset
+        self.tau = metrics.DEFAULT_TAU if tau is None else tau
+        self.settings = session.capture_settings()
+        self.suite: Suite | None = None
+        self.source = None
+        self.slots: list[ModelSlot] = []
+        self.figures: dict[str, ModelFigures] = {}
+        self.cancel_event = threading.Event()
+        self.outcome = ""  # last WorkFinished outcome, for tests and the progress panel
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen()
+
+    @property
+    def main(self) -> MainScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self._check_size()  # the main screen starts the work once its panes exist
+
+    def on_resize(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        self.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-too-small")
+
+    # -- background work --------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return any(w.is_running for w in self.workers if w.group == "pipeline")
+
+    def start_work(self, recapture: str | None = None) -> None:
+        self.cancel_event = threading.Event()
+        self.outcome = ""
+        self.pipeline(self.cancel_event, recapture)
+
+    def cancel_work(self) -> None:
+        if self.busy and not self.cancel_event.is_set():
+            self.cancel_event.set()
+            self.main.query_one(ProgressPanel).idle("cancelling… (finished work is kept)")
+
+    def recapture(self, label: str) -> None:
+        if self.busy:
+            self.notify("work is running: press Escape to cancel it first", severity="warning")
+            return
+        if self.suite is None:
+            return
+        self.start_work(recapture=label)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline")
+    def pipeline(self, cancel: threading.Event, recapture: str | None = None) -> None:
+        try:
+            if recapture is None:
+                suite = self._open_or_train(cancel)
+            else:
+                suite = self.suite
+                assert suite is not None
+            done = self._capture(suite, cancel, recapture)
+        except Cancelled:
+            self.post_message(WorkFinished("cancelled", "cancelled — finished work is kept"))
+        except UserError as exc:
+            self.post_message(WorkFinished("failed", str(exc)))
+        else:
+            self.post_message(WorkFinished("done", done))
+
+    def _open_or_train(self, cancel: threading.Event) -> Suite:
+        demo, note = self.demo, ""
+        train = demo or self.data is not None
+        if not train and not list_suites(self.workspace):
+            demo = train = True
+            note = "empty workspace: starting the offline demo (synthetic images, small models)"
+        if not train:
+            suite = session.open_suite(self.workspace)
+            self.post_message(SuiteOpened(suite, note))
+            return suite
+        from tlexplorer.presets import get_preset
+
+        preset = get_preset(self.preset_name or ("demo" if demo else "paper"))
+        name = suite_name(demo, preset.name)
+        suite = self._try_open(name)
+        if suite is not None:
+            self.post_message(SuiteOpened(suite, note))
+        if suite is None or any(slot.meta is None for slot in suite.slots):
+            self._post_progress(ProgressState(phase="reading data"), force=True)
+            self.source = self._make_source(demo, preset)
+            from tlexplorer.training import train_suite
+
+            train_suite(self.workspace, self.source, preset, progress=self._on_train,
+                        cancel=cancel)
+            suite = session.open_suite(self.workspace, name)
+            self.post_message(SuiteOpened(suite, note))
+        return suite
+
+    def _try_open(self, name: str) -> Suite | None:
+        try:
+            return session.open_suite(self.workspace, name)
+        except UserError:
+            return None
+
+    def _make_source(self, demo: bool, preset):
+        from tlexplorer.data.sources import SyntheticSource, open_folder
+
+        if demo:
+            return SyntheticSource(preset.image_size, preset.split)
+        assert self.data is not None
+        return open_folder(self.data, preset.image_size, preset.split)
+
+    def _capture(self, suite: Suite, cancel: threading.Event, recapture: str | None) -> str:
+        captured = cached = failed = 0
+        for slot in suite.slots:
+            if cancel.is_set():
+                raise Cancelled()
+            if slot.meta is None or (recapture is not None and slot.label != recapture):
+                continue
+            if recapture is None:
+                try:
+                    result = session.load_cached(suite, slot, self.settings, warn=self._warn)
+                except Exception as exc:  # noqa: BLE001 - shown to the user, others go on
+                    result = None
+                    self.post_message(ModelFailed(slot.label, f"cache unreadable: {exc}"))
+                if result is not None:
+                    cached += 1
+                    self.post_message(ModelReady(slot.label, result, cached=True))
+                    continue
+            self._post_progress(ProgressState(slot.label, "capture: loading model"), force=True)
+            try:
+                result = session.capture_slot(
+                    suite, slot, self.settings, source=self.source, cancel=cancel,
+                    progress=lambda p, label=slot.label: self._on_capture(label, p))
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the rest
+                failed += 1
+                self.post_message(ModelFailed(slot.label, f"{type(exc).__name__}: {exc}"))
+                continue
+            captured += 1
+            self.post_message(ModelReady(slot.label, result, cached=False))
+        parts = [f"{cached} from cache" if cached else "", f"{captured} captured" if captured
+                 else "", f"{failed} failed" if failed else ""]
+        return "ready — " + (", ".join(p for p in parts if p) or "nothing to do")
+
+    _last_post = 0.0
+    _last_phase = ""
+
+    def _post_progress(self, state: ProgressState, force: bool = False) -> None:
+        now = time.monotonic()
+        key = f"{state.model}:{state.phase.split(' ')[0]}"
+        if force or key != self._last_phase or now - self._last_post >= PROGRESS_INTERVAL_S \
+                or (state.total and state.done >= state.total):
+            self._last_post, self._last_phase = now, key
+            self.post_message(WorkProgress(state))
+
+    def _on_capture(self, label: str, p) -> None:
+        self._post_progress(ProgressState(label, f"capture batch {p.batch}/{p.batches}",
+                                          p.images, p.total))
+
+    def _on_train(self, event) -> None:
+        if event.kind in ("saved", "skipped", "info"):
+            if event.kind != "skipped":
+                self._post_progress(ProgressState(event.model, event.message or event.kind),
+                                    force=True)
+            return
+        phase = event.phase
+        if event.epochs:
+            phase += f" epoch {event.epoch}/{event.epochs}"
+        self._post_progress(ProgressState(event.model, phase, event.batch,
+                                          event.steps or None, dict(event.logs)),
+                            force=event.kind != "batch")
+
+    def _warn(self, text: str) -> None:
+        self.call_from_thread(self.notify, text, severity="warning")
+
+    # -- messages from the worker -----------------------------------------------------------
+
+    def on_suite_opened(self, message: SuiteOpened) -> None:
+        self.suite = message.suite
+        self.slots = message.suite.slots
+        # keep results we have for models whose metadata did not change
+        self.figures = {k: v for k, v in self.figures.items()
+                        if any(s.label == k and s.meta for s in self.slots)}
+        for slot in self.slots:
+            if slot.label in self.figures:
+                slot.result = self.figures[slot.label].result
+        self.sub_title = message.suite.description + (" — DEMO" if message.suite.is_demo else "")
+        if message.note:
+            self.notify(message.note, title="offline demo", timeout=8)
+            self.main.query_one(ProgressPanel).idle(message.note)
+        self.main.refresh_models()
+
+    def _slot(self, label: str) -> ModelSlot | None:
+        return next((s for s in self.slots if s.label == label), None)
+
+    def on_model_ready(self, message: ModelReady) -> None:
+        slot = self._slot(message.label)
+        if slot is not None:
+            slot.result, slot.error = message.result, None
+        self.figures[message.label] = ModelFigures(message.result, self.tau)
+        self.main.refresh_models()
+
+    def on_model_failed(self, message: ModelFailed) -> None:
+        slot = self._slot(message.label)
+        if slot is not None:
+            slot.error = message.error
+        self.figures.pop(message.label, None)
+        self.notify(f"model {message.label}: {message.error}", severity="error", timeout=8)
+        self.main.refresh_models()
+
+    def on_work_progress(self, message: WorkProgress) -> None:
+        if not self.cancel_event.is_set():
+            self.main.query_one(ProgressPanel).show(message.state)
+
+    def on_work_finished(self, message: WorkFinished) -> None:
+        self.outcome = message.outcome
+        self.main.query_one(ProgressPanel).idle(message.text)
+        if message.outcome == "failed":
+            self.notify(message.text, severity="error", timeout=10)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "pipeline" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            text = f"background work failed: {type(error).__name__}: {error}"
+            self.outcome = "failed"
+            self.main.query_one(ProgressPanel).idle(text)
+            self.notify(text, severity="error", timeout=10)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def export_reports(self) -> None:
+        from tlexplorer.report import write_reports
+
+        results = [self.figures[s.label].result for s in self.slots if s.label in self.figures]
+        if not results:
+            self.notify("nothing to export yet: no model has results", severity="warning")
+            return
+        out = self.workspace / "reports"
+        try:
+            written = write_reports(results, out, self.tau)
+        except OSError as exc:
+            self.notify(f"export failed: {exc}", severity="error")
+            return
+        self.notify(f"wrote {len(written)} CSV files ({len(results)} models) to {out}",
+                    title="exported", timeout=8)
+
+    async def action_quit(self) -> None:
+        """Quit cleanly: cancel the work and give it a moment to stop."""
+        self.cancel_event.set()
+        running = [w for w in self.workers if w.group == "pipeline" and w.is_running]
+        if running:
+            self.main.query_one(ProgressPanel).idle("quitting…")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(running[0].wait(), timeout=3)
+        self.exit()
+
+
+def create_app(workspace: Path, *, demo: bool = False, data: Path | None = None,
+               preset: str | None = None, tau: float | None = None) -> ExplorerApp:
+    """The one factory of the app, for the CLI and the tests."""
+    return ExplorerApp(workspace, demo=demo, data=data, preset=preset, tau=tau)
+
+
+def run_app(args) -> int:
+    """Run the explorer in this terminal, with C++ stderr chatter going to a log file."""
+    from tlexplorer.quiet import redirect_fd2, set_verbose
+
+    set_verbose(bool(getattr(args, "verbose", False)))
+    workspace = Path(args.workspace)
+    log_dir = workspace / "cache"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # Textual draws on sys.__stderr__ (fd 2). Give it a private copy of the terminal, then point
+    # fd 2 at the log so TensorFlow's C++ output never lands on the screen.
+    terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8")
+    saved = sys.__stderr__
+    sys.__stderr__ = terminal
+    try:
+        app = create_app(workspace, demo=bool(getattr(args, "demo", False)),
+                         data=getattr(args, "data", None), preset=getattr(args, "preset", None),
+                         tau=getattr(args, "tau", None))
+        with redirect_fd2(log_dir / "tlexplorer.log"):
+            app.run()
+    finally:
+        sys.__stderr__ = saved
+        terminal.close()
+    return app.return_code or 0

@@ -1,0 +1,40 @@
+"""The help screen: keys and what each pane shows."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# tlexplorer — keys
+
+| key | action |
+|---|---|
+| ↑ ↓ / j k | previous / next layer |
+| ← → / 1–5 | previous / next model, or model N |
+| Tab | next pane |
+| l | spectrum bins: log ↔ linear |
+| c | compare view: the five models side by side |
+| o | overview: accuracy, loss, F1, AUC, NNU, dormant %, skewness, range CV |
+| e | export CSV reports to WORKSPACE/reports/ |
+| r | recapture the selected model |
+| Esc | cancel background training or capture (finished work is kept) |
+| ctrl+p | command palette |
+| q | quit |
+
+**NNU %**: dead units (activation ≤ ε for every test image) per 100 units.
+**dormant %**: units whose mean |activation| is ≤ τ × the layer mean.
+**Spectrum**: histogram of every activation value; zeros get their own bar.
+**Range**: maximum activation per layer; range CV = std / mean of the maxima.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP)
