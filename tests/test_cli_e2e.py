@@ -277,3 +277,11 @@ def test_weight_shift_zero_for_frozen_nonzero_for_finetuned_block5(smoke_ws):
     assert [c["metric"] for c in claims] == ["nnu_pct", "dormant_pct", "spectrum_skewness",
                                              "range_cv"]
     assert all(c["n"] == "5" and c["holds"] in ("yes", "no", "unclear") for c in claims)
+
+
+def test_explorer_refuses_bad_input_before_taking_the_terminal(tmp_path):
+    proc = _run_cli("--data", str(tmp_path / "nope"), "--workspace", str(tmp_path))
+    assert proc.returncode == 2 and "dataset folder not found" in proc.stderr
+    proc = _run_cli("--demo", "--workspace", str(tmp_path))  # stdout is a pipe here
+    assert proc.returncode == 2 and "needs a terminal" in proc.stderr
+    assert not (tmp_path / "models").exists()

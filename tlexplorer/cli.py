@@ -402,6 +402,14 @@ def cmd_data(args) -> int:
 def cmd_explore(args) -> int:
     from tlexplorer.tui.app import run_app
 
+    # Fail before taking over the terminal when the input is plainly wrong.
+    if args.data is not None and not args.data.is_dir():
+        raise UserError(f"dataset folder not found: {args.data}")
+    if args.workspace.exists() and not args.workspace.is_dir():
+        raise UserError(f"workspace is not a folder: {args.workspace}")
+    if not sys.stdout.isatty():
+        raise UserError("the explorer needs a terminal; for scripts use 'tlexplorer report'")
+
     return run_app(args)
 
 
