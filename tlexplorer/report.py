@@ -204,16 +204,19 @@ def _print_summary(console, results, tau, suite=None) -> None:
     title = "summary" + (f" — {suite.name}" if suite else "")
     if suite is not None and suite.is_demo:
         title += " (synthetic demo)"
-    table = Table(title=title)
+    wide = console.width >= 110  # the model names only where they fit
+    table = Table(title=title + (f"  (τ = {tau:g})" if tau is not None else ""))
     table.add_column("model", no_wrap=True)
-    table.add_column("name", max_width=28, no_wrap=True, overflow="ellipsis")
-    for col in ("acc %", "F1", "AUC", "NNU %", f"dorm %(τ={tau:g})", "skew", "range CV"):
+    if wide:
+        table.add_column("name", max_width=34, no_wrap=True, overflow="ellipsis")
+    for col in ("acc %", "F1", "AUC", "NNU %", "dorm %", "skew", "rangeCV"):
         table.add_column(col, justify="right", no_wrap=True)
     for r in results:
         s = metrics.summarize(r, tau)
-        table.add_row(r.model_label, r.model_name, f"{s.accuracy * 100:.1f}",
-                      f"{s.f1:.3f}", f"{s.roc_auc:.3f}", f"{s.nnu_pct:.1f}",
-                      f"{s.dormant_pct:.1f}", f"{s.spectrum_skewness:.2f}", f"{s.range_cv:.2f}")
+        name = [r.model_name] if wide else []
+        table.add_row(r.model_label, *name, f"{s.accuracy * 100:.1f}", f"{s.f1:.3f}",
+                      f"{s.roc_auc:.3f}", f"{s.nnu_pct:.1f}", f"{s.dormant_pct:.1f}",
+                      f"{s.spectrum_skewness:.2f}", f"{s.range_cv:.2f}")
     console.print(table)
     for r in results:
         for skipped in r.skipped:
