@@ -288,7 +288,6 @@ def train_suite(
         base_source = pretrain_base(workspace, suite, preset, progress, cancel)
 
     bs = preset.batch_size
-    train_ds = dataset(source, "train", bs, shuffle=True, seed=1)
     val_ds = dataset(source, "val", bs)
     test_ds = dataset(source, "test", bs)
     steps = -(-n_images(source, "train") // bs)
@@ -308,6 +307,9 @@ def train_suite(
             model = zoo.build(rid, preset, base_source=base_source, vgg_weights=vgg_weights)
             phase = "training"
         zoo.compile_model(model, lr)
+        # A fresh pipeline per model: its shuffle order must not depend on which other models
+        # were trained earlier in the same run (a resumed run gives the same models).
+        train_ds = dataset(source, "train", bs, shuffle=True, seed=rid)
         history = _fit(model, train_ds, val_ds, n_epochs, steps, str(rid), phase, progress, cancel)
         progress(TrainEvent("phase", str(rid), "evaluating"))
         test_loss, test_acc = model.evaluate(test_ds, verbose=0)
