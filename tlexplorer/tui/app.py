@@ -220,10 +220,13 @@ class ExplorerApp(App):
                                     force=True)
             return
         phase = event.phase
+        done, total = event.batch, event.steps or None
         if event.epochs:
             phase += f" epoch {event.epoch}/{event.epochs}"
-        self._post_progress(ProgressState(event.model, phase, event.batch,
-                                          event.steps or None, dict(event.logs)),
+            if event.steps:  # the bar and its ETA cover the whole phase, not one epoch
+                done = max(event.epoch - 1, 0) * event.steps + event.batch
+                total = event.epochs * event.steps
+        self._post_progress(ProgressState(event.model, phase, done, total, dict(event.logs)),
                             force=event.kind != "batch")
 
     def _warn(self, text: str) -> None:
