@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tlexplorer.cache import cache_key, cache_path, save_result
-from tlexplorer.capture.result import HIST_BINS, CaptureResult, LayerStats, histogram_index
+from tlexplorer.capture.result import HIST_BINS, CaptureResult, LayerStats, TopK, histogram_index
 from tlexplorer.data.synthetic import GENERATOR_VERSION
 from tlexplorer.session import capture_settings
 from tlexplorer.zoo import RECIPES
@@ -32,10 +32,20 @@ LAYERS: dict[int, list[tuple[str, int, list[int]]]] = {
 }
 DEAD_UNITS = {rid: [len(dead) for _, _, dead in layers] for rid, layers in LAYERS.items()}
 ACCURACY = {1: 0.7, 2: 0.75, 3: 0.8, 4: 0.85, 5: 0.9}
+TOPK = 9
+# weight shift of the transfer models: (model, layer, relative_shift, cosine, trainable);
+# 3 and 4 keep the base frozen, 5 fine-tunes block5
+BASE_LAYERS = ["block1_conv1", "block2_conv1", "block5_conv1", "block5_conv2"]
+WEIGHT_SHIFT = [
+    (str(rid), layer, 0.0125 * (i + 1) if rid == 5 and layer.startswith("block5") else 0.0,
+     0.9991 - 0.0001 * i if rid == 5 and layer.startswith("block5") else 1.0,
+     rid == 5 and layer.startswith("block5"))
+    for rid in (3, 4, 5) for i, layer in enumerate(BASE_LAYERS)
+]
 
 
 def _layer(rng: np.random.Generator, index: int, name: str, units: int, dead: list[int],
-           n_images: int, is_output: bool = False) -> LayerStats:
+           n_images: int, is_output: bool = False) -> tuple[LayerStats, TopK]:
     positions = 4
     values = rng.exponential(1.0 + index, size=(n_images, positions, units)).astype(np.float32)
     values[rng.random(values.shape) < 0.3] = 0.0  # ReLU zeros
@@ -51,22 +61,29 @@ def _layer(rng: np.random.Generator, index: int, name: str, units: int, dead: li
     stats.hist = np.bincount(histogram_index(values.ravel()), minlength=HIST_BINS).astype(np.int64)
     v = values.ravel().astype(np.float64)
     stats.power_sums = np.array([v.sum(), (v**2).sum(), (v**3).sum()])
-    return stats
+    # top-k by brute force: per unit, the images with the highest activation (stable on ties)
+    per_image = values.max(axis=1)  # (n_images, units)
+    order = np.argsort(-per_image, axis=0, kind="stable")[:TOPK].T  # (units, k)
+    top = TopK(np.take_along_axis(per_image.T, order, axis=1).astype(np.float32),
+               order.astype(np.int64))
+    return stats, top
 
 
 def make_result(rid: int) -> CaptureResult:
     """The hand-made capture result of model ``rid`` (deterministic)."""
     rng = np.random.default_rng(rid)
-    layers = [_layer(rng, i, name, units, dead, N_IMAGES)
-              for i, (name, units, dead) in enumerate(LAYERS[rid])]
-    layers.append(_layer(rng, len(layers), "output", 1, [], N_IMAGES, is_output=True))
+    made = [_layer(rng, i, name, units, dead, N_IMAGES)
+            for i, (name, units, dead) in enumerate(LAYERS[rid])]
+    made.append(_layer(rng, len(made), "output", 1, [], N_IMAGES, is_output=True))
+    layers = [stats for stats, _ in made]
+    topk = {stats.name: top for stats, top in made}
     labels = np.arange(N_IMAGES, dtype=np.int64) % 2
     correct = np.arange(N_IMAGES) < round(ACCURACY[rid] * N_IMAGES)
     scores = np.where(labels == 1, 0.8, 0.2)
     scores = np.where(correct, scores, 1 - scores).astype(np.float32)
     return CaptureResult(model_label=str(rid), model_name=RECIPES[rid].name, layers=layers,
                          skipped=[], labels=labels, scores=scores, class_names=["circle", "star"],
-                         settings=capture_settings())
+                         settings=capture_settings(), topk=topk)
 
 
 def make_cached_workspace(tmp_path: Path) -> Path:
@@ -92,4 +109,17 @@ def make_cached_workspace(tmp_path: Path) -> Path:
         path = cache_path(ws, cache_key(sha, FINGERPRINT, capture_settings()))
         path.parent.mkdir(parents=True, exist_ok=True)
         save_result(path, make_result(rid))
+    _write_weight_shift(ws)
     return ws
+
+
+def _write_weight_shift(ws: Path) -> None:
+    """The weight-shift cache the explorer reads, so it never needs the (dummy) model files."""
+    from tlexplorer.fsio import atomic_write_json
+    from tlexplorer.session import open_suite
+    from tlexplorer.weightshift import LayerShift, _cache_file
+
+    rows = [vars(LayerShift(*row)) for row in WEIGHT_SHIFT]
+    path = _cache_file(open_suite(ws, SUITE))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, rows)

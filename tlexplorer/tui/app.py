@@ -32,6 +32,7 @@ from tlexplorer.tui.messages import (
     ModelReady,
     ProgressState,
     SuiteOpened,
+    WeightShiftReady,
     WorkFinished,
     WorkProgress,
 )
@@ -39,6 +40,7 @@ from tlexplorer.tui.screens.main import MainScreen
 from tlexplorer.tui.widgets.progress import ProgressPanel
 
 MIN_SIZE = (80, 24)
+TAUS = (0.025, 0.1, 0.25, 0.5)  # what the τ key cycles through
 PROGRESS_INTERVAL_S = 0.1  # at most ten progress repaints a second
 
 
@@ -64,6 +66,8 @@ class ExplorerApp(App):
         self.figures: dict[str, ModelFigures] = {}
         self.cancel_event = threading.Event()
         self.outcome = ""  # last WorkFinished outcome, for tests and the progress panel
+        self.weight_shift: list | None = None  # LayerShift rows of the suite's transfer models
+        self.weight_shift_note = "weight shift: computed after the captures…"
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
@@ -115,6 +119,8 @@ class ExplorerApp(App):
                 suite = self.suite
                 assert suite is not None
             done = self._capture(suite, cancel, recapture)
+            if recapture is None:
+                self._weight_shift(suite)
         except Cancelled:
             self.post_message(WorkFinished("cancelled", "cancelled — finished work is kept"))
         except UserError as exc:
@@ -198,6 +204,28 @@ class ExplorerApp(App):
                  else "", f"{failed} failed" if failed else ""]
         return "ready — " + (", ".join(p for p in parts if p) or "nothing to do")
 
+    def _weight_shift(self, suite: Suite) -> None:
+        """Weight shift from its cache, else computed now (loads the models: TensorFlow)."""
+        from tlexplorer import weightshift
+        from tlexplorer.zoo import RECIPES
+
+        try:
+            rows = weightshift.load_cached_weight_shift(suite)
+            if rows is None:
+                if not any(s.trained and RECIPES[int(s.label)].transfer for s in suite.slots):
+                    rows = []
+                else:
+                    self._post_progress(ProgressState("", "weight shift: loading the models"),
+                                        force=True)
+                    rows = weightshift.cached_weight_shift(suite)
+        except UserError as exc:
+            self.post_message(WeightShiftReady(None, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
+            self.post_message(WeightShiftReady(None, f"weight shift failed: "
+                                                     f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(WeightShiftReady(rows))
+
     _last_post = 0.0
     _last_phase = ""
 
@@ -267,6 +295,11 @@ class ExplorerApp(App):
         self.notify(f"model {message.label}: {message.error}", severity="error", timeout=8)
         self.main.refresh_models()
 
+    def on_weight_shift_ready(self, message: WeightShiftReady) -> None:
+        self.weight_shift = message.rows
+        self.weight_shift_note = message.error
+        self.main.refresh_views()
+
     def on_work_progress(self, message: WorkProgress) -> None:
         if not self.cancel_event.is_set():
             self.main.query_one(ProgressPanel).show(message.state)
@@ -286,6 +319,21 @@ class ExplorerApp(App):
             self.notify(text, severity="error", timeout=10)
 
     # -- actions ----------------------------------------------------------------------------
+
+    def cycle_tau(self) -> None:
+        """Next τ of :data:`TAUS`; only the dormant figures are recomputed (numpy)."""
+        self.tau = next((t for t in TAUS if t > self.tau + 1e-12), TAUS[0])
+        self.figures = {k: fig.with_tau(self.tau) for k, fig in self.figures.items()}
+        self.main.refresh_models()
+        self.notify(f"τ = {self.tau:g}: dormant = mean |activation| ≤ τ × the layer's mean",
+                    timeout=3)
+
+    def claims(self):
+        """The poster's claims checked on the models with results, under the current τ."""
+        from tlexplorer.claims import check_claims
+
+        results = [self.figures[s.label].result for s in self.slots if s.label in self.figures]
+        return check_claims(results, self.tau)
 
     def export_reports(self) -> None:
         from tlexplorer.report import write_reports

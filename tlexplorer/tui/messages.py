@@ -69,3 +69,12 @@ class WorkFinished(Message):
         super().__init__()
         self.outcome = outcome
         self.text = text
+
+
+class WeightShiftReady(Message):
+    """The suite's weight shift is known (``rows``), or could not be had (``error``)."""
+
+    def __init__(self, rows: list | None, error: str = "") -> None:
+        super().__init__()
+        self.rows = rows
+        self.error = error

@@ -19,6 +19,9 @@ HELP = """\
 | l | spectrum bins: log ↔ linear |
 | c | compare view: the five models side by side |
 | o | overview: accuracy, loss, F1, AUC, NNU, dormant %, skewness, range CV |
+| w | weight shift of the transfer models' base layers (frozen: 0 ✓) |
+| a | the poster's claims, checked on these models (Spearman ρ) |
+| t | cycle τ of the dormant test: 0.025, 0.1, 0.25, 0.5 |
 | e | export CSV reports to WORKSPACE/reports/ |
 | r | recapture the selected model |
 | Esc | cancel background training or capture (finished work is kept) |

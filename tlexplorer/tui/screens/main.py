@@ -5,15 +5,16 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
 
-from tlexplorer import metrics
 from tlexplorer.tui.figures import ModelFigures, fmt
 from tlexplorer.tui.widgets.bars import LayerBars, NNUBars, RangeBars
+from tlexplorer.tui.widgets.claims import ClaimsTable
 from tlexplorer.tui.widgets.compare import CompareView
 from tlexplorer.tui.widgets.progress import ProgressPanel
+from tlexplorer.tui.widgets.shift import WeightShiftTable
 from tlexplorer.tui.widgets.spectrum import SpectrumPlot
 from tlexplorer.tui.widgets.tables import LayersTable, ModelsList, OverviewTable
 
@@ -33,8 +34,11 @@ class MainScreen(Screen):
           for n in range(1, 6)],
         Binding("l", "toggle_bins", "log/lin", id="bins"),
         Binding("m", "toggle_scope", "model/layer spectrum", show=False),
+        Binding("t", "cycle_tau", "τ", id="tau"),
         Binding("c", "toggle_compare", "compare", id="compare"),
         Binding("o", "toggle_overview", "overview", id="overview"),
+        Binding("w", "toggle_shift", "weight shift", id="shift"),
+        Binding("a", "toggle_claims", "claims", id="claims"),
         Binding("e", "export", "export CSV", id="export"),
         Binding("r", "recapture", "recapture", id="recapture"),
         Binding("escape", "cancel_work", "cancel", id="cancel"),
@@ -42,10 +46,13 @@ class MainScreen(Screen):
         Binding("q", "app.quit", "quit", id="quit"),
     ]
 
-    model_index: reactive[int] = reactive(0)
-    layer_index: reactive[int] = reactive(0)
-    log_bins: reactive[bool] = reactive(True)
-    whole_model: reactive[bool] = reactive(False)
+    # vars, not reactives: a reactive on the screen repaints the whole screen on every change,
+    # and the watchers below refresh exactly the panes that change
+    model_index: var[int] = var(0)
+    layer_index: var[int] = var(0)
+    log_bins: var[bool] = var(True)
+    whole_model: var[bool] = var(False)
+    _message_text = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -66,14 +73,14 @@ class MainScreen(Screen):
                             yield RangeBars("max activation per layer", id="range")
                 yield OverviewTable(id="overview")
                 yield CompareView(id="compare")
+                yield WeightShiftTable(id="shift")
+                yield ClaimsTable(id="claims")
             yield ProgressPanel(id="progress")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#models", ModelsList).border_title = "models"
-        self.query_one("#layers", LayersTable).border_title = "layers"
         self.query_one("#spectrum-info", Static).border_title = "spectrum"
-        self.query_one("#overview", OverviewTable).border_title = "overview (Table 1, extended)"
+        self._titles()
         self.query_one("#layers", LayersTable).focus()
         self.app.start_work()  # after the first paint's widgets exist
 
@@ -86,27 +93,57 @@ class MainScreen(Screen):
             return None
         return self.app.figures.get(slots[self.model_index].label)
 
+    def _titles(self) -> None:
+        """Pane titles; the ones showing dormant % say under which τ."""
+        tau = f"τ={self.app.tau:g}"
+        self.query_one("#models", ModelsList).border_title = f"models (dormant {tau})"
+        self.query_one("#layers", LayersTable).border_title = f"layers (dormant {tau})"
+        self.query_one("#nnu", NNUBars).border_title = f"NNU % / dormant % ({tau})"
+        self.query_one("#overview", OverviewTable).border_title = \
+            f"overview (Table 1, extended; dormant {tau})"
+        self.query_one("#claims", ClaimsTable).border_title = \
+            f"the poster's claims on these models (Spearman ρ vs accuracy; {tau})"
+
     def refresh_models(self) -> None:
-        """The models' list, overview and compare changed (a result arrived or failed)."""
+        """The models' list, overview and compare changed (a result arrived or failed, τ)."""
         app = self.app
+        self._titles()
         self.query_one("#models", ModelsList).show(app.slots, app.figures, self.model_index)
         self.query_one("#overview", OverviewTable).show(app.slots, app.figures, self.model_index)
-        if self.query_one("#views", ContentSwitcher).current == "compare":
-            self.query_one("#compare", CompareView).show(app.figures)
+        self.refresh_views()
         self.refresh_model()
 
+    def refresh_views(self) -> None:
+        """The extra view on show, if any (they are filled only while shown)."""
+        app = self.app
+        current = self.query_one("#views", ContentSwitcher).current
+        if current == "compare":
+            self.query_one("#compare", CompareView).show(app.figures)
+        elif current == "claims":
+            self.query_one("#claims", ClaimsTable).show(app.claims())
+        elif current == "shift":
+            label = app.slots[self.model_index].label if app.slots else ""
+            table = self.query_one("#shift", WeightShiftTable)
+            table.border_title = f"weight shift of model {label}: ‖W − W₀‖ / ‖W₀‖ and cosine " \
+                                 "per base layer"
+            table.show(app.weight_shift, label, app.weight_shift_note)
+
     def refresh_model(self) -> None:
+        """Another model was selected, or its result changed: rebuild its layers table."""
         fig = self.figures
         if fig is not None:
             self.layer_index = min(self.layer_index, max(len(fig.rows) - 1, 0))
         self.query_one("#layers", LayersTable).show(fig, self.layer_index)
         message = self.query_one("#model-message", Static)
         text = self._slot_message() if fig is None else ""
-        message.update(text)
-        message.display = bool(text)
+        if text != self._message_text:
+            self._message_text = text
+            message.update(text)
+            message.display = bool(text)
         self.refresh_layer()
 
     def refresh_layer(self) -> None:
+        """Another layer was selected: only the bars' highlight and the spectrum change."""
         fig = self.figures
         message = self._slot_message() if fig is None else ""
         self.query_one("#nnu", NNUBars).show(fig, self.layer_index, message)
@@ -119,24 +156,22 @@ class MainScreen(Screen):
         info = self.query_one("#spectrum-info", Static)
         mode = "log" if self.log_bins else "linear"
         if fig is None or not fig.rows:
-            plot.show(None, "no data", mode)
-            info.update("")
+            plot.show(None, None, mode, "no data")
+            info.update("", layout=False)
             return
         if self.whole_model:
-            hist, title = fig.model_hist, f"model {fig.result.model_label}, all layers"
+            layer, title = None, f"model {fig.result.model_label}, all layers"
             zero = fig.summary.zero_fraction
             skew = fig.summary.spectrum_skewness
         else:
-            layer = fig.layers[self.layer_index]
-            row = fig.rows[self.layer_index]
-            hist, title = layer.hist, layer.name
-            zero, skew = row.zero_fraction, row.skewness
-        plot.show(hist, f"{title} ({mode} bins)", mode)
-        p50, p99 = metrics.histogram_percentiles(hist, [50, 99])
+            layer, row = self.layer_index, fig.rows[self.layer_index]
+            title, zero, skew = row.name, row.zero_fraction, row.skewness
+        plot.show(fig, layer, mode, f"{title} ({mode} bins)")
+        p50, p99 = fig.percentiles(layer)
         info.update(f"zero fraction\n{fmt(zero, '.3f')}\n\nskewness\n{fmt(skew, '.2f')}\n\n"
-                    f"median\n{fmt(float(p50), '.3g')}\n\np99\n{fmt(float(p99), '.3g')}\n\n"
+                    f"median\n{fmt(p50, '.3g')}\n\np99\n{fmt(p99, '.3g')}\n\n"
                     f"[dim]l: {'linear' if self.log_bins else 'log'} bins\n"
-                    f"m: {'layer' if self.whole_model else 'model'}[/]")
+                    f"m: {'layer' if self.whole_model else 'model'}[/]", layout=False)
 
     def _slot_message(self) -> str:
         slots = self.app.slots
@@ -155,6 +190,8 @@ class MainScreen(Screen):
         self.query_one("#models", ModelsList).move_cursor(row=self.model_index, animate=False)
         self.query_one("#overview", OverviewTable).move_cursor(row=self.model_index,
                                                                 animate=False)
+        if self.query_one("#views", ContentSwitcher).current == "shift":
+            self.refresh_views()
         self.refresh_model()
 
     def watch_layer_index(self) -> None:
@@ -208,8 +245,16 @@ class MainScreen(Screen):
     def _toggle_view(self, view: str) -> None:
         switcher = self.query_one("#views", ContentSwitcher)
         switcher.current = "model-view" if switcher.current == view else view
-        if switcher.current == "compare":
-            self.query_one("#compare", CompareView).show(self.app.figures)
+        self.refresh_views()
+
+    def action_toggle_shift(self) -> None:
+        self._toggle_view("shift")
+
+    def action_toggle_claims(self) -> None:
+        self._toggle_view("claims")
+
+    def action_cycle_tau(self) -> None:
+        self.app.cycle_tau()
 
     def action_toggle_compare(self) -> None:
         self._toggle_view("compare")

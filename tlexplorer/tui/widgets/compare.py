@@ -10,6 +10,7 @@ from textual_plotext import PlotextPlot
 
 from tlexplorer import metrics
 from tlexplorer.tui.figures import ModelFigures
+from tlexplorer.tui.widgets.spectrum import ordered_xticks
 
 
 class CompareView(Grid):
@@ -26,7 +27,9 @@ class CompareView(Grid):
         nnu.clear_data()
         nnu.title("NNU % per model")
         if labels:
-            nnu.bar(labels, [figures[k].summary.nnu_pct for k in labels], width=0.6)
+            positions = list(range(1, len(labels) + 1))
+            nnu.bar(positions, [figures[k].summary.nnu_pct for k in labels], width=0.6)
+            ordered_xticks(nnu, positions, labels)
 
         spectra = self.query_one("#compare-spectrum", PlotextPlot).plt
         spectra.clear_data()

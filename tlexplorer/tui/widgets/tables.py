@@ -9,31 +9,53 @@ from tlexplorer.tui.figures import ModelFigures, fmt
 
 
 class ModelsList(DataTable):
-    """The five models with accuracy and NNU; the highlighted row is the selected model."""
+    """The five models with accuracy, NNU and dormant %; the highlighted row is the selected model.
 
-    NAME_WIDTH = 16
+    The name column takes whatever width the other columns leave, so the list fits 80 columns
+    and uses the room of a wide terminal.
+    """
+
+    FIXED_WIDTH = 30  # id, acc %, NNU %, dorm % and the cells' padding
+
+    _shown: tuple | None = None
+    _name_width = 0
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_columns("id", "model", "acc %", "NNU %")
+
+    def _name_room(self) -> int:
+        return max(6, min(40, (self.size.width or 36) - self.FIXED_WIDTH))
 
     def show(self, slots: list[ModelSlot], figures: dict[str, ModelFigures], selected: int) -> None:
+        self._shown = (slots, figures, selected)
+        width = self._name_room()
+        if width != self._name_width:
+            self._name_width = width
+            self.clear(columns=True)
+            self.add_column("id")
+            self.add_column("model", width=width)
+            self.add_columns("acc %", "NNU %", "dorm %")
         self.clear()
         for slot in slots:
             fig = figures.get(slot.label)
             if fig is not None:
-                acc, nnu = fmt(fig.summary.accuracy * 100, ".1f"), fmt(fig.summary.nnu_pct, ".1f")
+                s = fig.summary
+                acc, nnu, dorm = (fmt(s.accuracy * 100, ".1f"), fmt(s.nnu_pct, ".1f"),
+                                  fmt(s.dormant_pct, ".1f"))
             elif slot.error:
-                acc, nnu = "error", ""
+                acc, nnu, dorm = "error", "", ""
             elif slot.meta is None:
-                acc, nnu = "–", slot.status or "untrained"
+                acc, nnu, dorm = "–", slot.status or "untrained", ""
             else:
-                acc, nnu = "…", ""
-            name = slot.name if len(slot.name) <= self.NAME_WIDTH else \
-                slot.name[: self.NAME_WIDTH - 1] + "…"
-            self.add_row(slot.label, name, acc, nnu, key=slot.label)
+                acc, nnu, dorm = "…", "", ""
+            name = slot.name if len(slot.name) <= width else slot.name[: width - 1] + "…"
+            self.add_row(slot.label, name, acc, nnu, dorm, key=slot.label)
         if slots:
             self.move_cursor(row=min(selected, len(slots) - 1), animate=False)
+
+    def on_resize(self) -> None:
+        if self._shown is not None and self._name_room() != self._name_width:
+            self.show(*self._shown)
 
 
 class OverviewTable(DataTable):
