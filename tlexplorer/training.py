@@ -143,10 +143,6 @@ def _save_model(model, files: ModelFiles, meta: dict[str, Any]) -> dict[str, Any
     return meta
 
 
-def _load_model(path: Path):
-    return zoo.load_model(path)
-
-
 def _ensure_suite_json(directory: Path, source: DataSource, preset: Preset) -> None:
     info = {
         "format": META_FORMAT,
@@ -181,7 +177,7 @@ def pretrain_base(
     meta, why = files.check()
     if meta is not None:
         progress(TrainEvent("skipped", "base", "base pretraining", message="already trained"))
-        return _load_model(files.model_path)
+        return zoo.load_model(files.model_path)
     if files.meta_path.is_file():
         progress(TrainEvent("info", "base", message=f"retraining the base: {why}"))
     n_classes = len(synthetic.SOURCE_CLASSES)
@@ -300,7 +296,7 @@ def train_suite(
         start = time.time()
         keras.utils.set_random_seed(1000 + rid)
         if recipe.fine_tune:
-            model4 = _load_model(model_files(workspace, suite, 4).model_path)
+            model4 = zoo.load_model(model_files(workspace, suite, 4).model_path)
             model = zoo.fine_tune(model4)
             phase = "fine-tuning"
         else:
