@@ -242,7 +242,9 @@ def run_analyze(args) -> int:
     scan = scan_dataset(args.data)
     records = list(scan.records)
     fingerprint = compute_fingerprint(0, scan.class_names, [[], [], records])
-    settings = {"epsilon": 0.0, "topk": 9, "batch": int(args.batch)}
+    from tlexplorer.session import capture_settings
+
+    settings = {**capture_settings(), "batch": int(args.batch)}
     label = model_path.name
     key = cache_key(file_sha256(model_path), fingerprint, settings)
     path = cache_path(args.workspace, key)
@@ -264,7 +266,7 @@ def run_analyze(args) -> int:
         split = Split([], [], records, list(scan.class_names), 0, fingerprint, 0)
         source = FolderSource(scan.root, int(shape[1]), split, scan.layout)
         with console.status(f"building the probe of {label}…"):
-            capturer = Capturer(model, epsilon=0.0, topk=9)
+            capturer = Capturer(model, epsilon=settings["epsilon"], topk=settings["topk"])
         with capture_progress(f"{label}: capture") as on_progress:
             result = capturer.run(dataset(source, "test", args.batch), total_images=len(records),
                                   progress=on_progress, model_label=label, model_name=model.name,
