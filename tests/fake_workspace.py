@@ -14,13 +14,17 @@ import numpy as np
 
 from tlexplorer.cache import cache_key, cache_path, save_result
 from tlexplorer.capture.result import HIST_BINS, CaptureResult, LayerStats, TopK, histogram_index
+from tlexplorer.data.sources import SyntheticSource
 from tlexplorer.data.synthetic import GENERATOR_VERSION
 from tlexplorer.session import capture_settings
 from tlexplorer.zoo import RECIPES
 
 SUITE = "synthetic-demo"
-FINGERPRINT = "fake0123456789ab"
 N_IMAGES = 40
+# the real synthetic test set of this size, so the image views can read its pixels (no TF)
+SOURCE = SyntheticSource(64, (40, 20, N_IMAGES))
+FINGERPRINT = SOURCE.fingerprint
+CLASS_NAMES = SOURCE.class_names
 # model id -> per hidden layer (name, units, dead unit indices)
 LAYERS: dict[int, list[tuple[str, int, list[int]]]] = {
     rid: [
@@ -82,7 +86,7 @@ def make_result(rid: int) -> CaptureResult:
     scores = np.where(labels == 1, 0.8, 0.2)
     scores = np.where(correct, scores, 1 - scores).astype(np.float32)
     return CaptureResult(model_label=str(rid), model_name=RECIPES[rid].name, layers=layers,
-                         skipped=[], labels=labels, scores=scores, class_names=["circle", "star"],
+                         skipped=[], labels=labels, scores=scores, class_names=CLASS_NAMES,
                          settings=capture_settings(), topk=topk)
 
 
@@ -94,7 +98,7 @@ def make_cached_workspace(tmp_path: Path) -> Path:
     suite = {
         "format": 1, "demo": True,
         "data": {"kind": "synthetic", "fingerprint": FINGERPRINT,
-                 "class_names": ["circle", "star"], "image_size": 64, "counts": [40, 20, 40],
+                 "class_names": CLASS_NAMES, "image_size": 64, "counts": [40, 20, N_IMAGES],
                  "seed": 1337, "generator_version": GENERATOR_VERSION},
         "preset": {"name": "demo", "batch_size": 32, "image_size": 64},
     }

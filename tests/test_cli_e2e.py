@@ -285,3 +285,45 @@ def test_explorer_refuses_bad_input_before_taking_the_terminal(tmp_path):
     proc = _run_cli("--demo", "--workspace", str(tmp_path))  # stdout is a pipe here
     assert proc.returncode == 2 and "needs a terminal" in proc.stderr
     assert not (tmp_path / "models").exists()
+
+
+async def test_explorer_feature_maps_of_a_trained_model(smoke_ws):
+    """The feature-map view runs the real model once per image and layer, off the UI thread."""
+    from tlexplorer.capture.featuremaps import feature_maps
+    from tlexplorer.session import open_suite
+    from tlexplorer.tui.app import create_app
+    from tlexplorer.tui.widgets.images import ImageGrid
+    from tlexplorer.zoo import load_model
+
+    app = create_app(smoke_ws)
+
+    async def maps_of(key_presses: tuple[str, ...]):
+        await pilot.press(*key_presses)
+        for _ in range(300):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            state = app.feature_maps_state
+            if state is not None and state.key == app._features_wanted:
+                return state
+        raise AssertionError("no feature maps came")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.outcome == "done"
+        state = await maps_of(("3", "f"))
+        assert not state.error, state.error
+        key = state.key
+        assert key.model == "3" and key.layer == app.figures["3"].rows[0].name
+        suite = open_suite(smoke_ws)
+        model = load_model(suite.slots[2].files.model_path)
+        image = suite.source().test_images([key.image])[0]
+        np.testing.assert_allclose(state.maps, feature_maps(model, image, key.layer),
+                                   rtol=1e-5, atol=1e-6)
+        grid = app.screen.query_one("#fm-grid", ImageGrid)
+        assert len(grid.tiles) == state.maps.shape[-1] and grid.shown > 0
+        # next image, then next layer: each one forward pass of the chosen image
+        state = await maps_of(("n",))
+        assert state.key.image == (key.image + 1) % app.figures["3"].result.n_images
+        state = await maps_of(("j",))
+        assert state.key.layer == app.figures["3"].rows[1].name and not state.error

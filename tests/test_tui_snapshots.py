@@ -52,3 +52,21 @@ def test_weight_shift_view(snap_compare, cached_workspace):
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_top_images_view(snap_compare, cached_workspace, size):
+    """Model 4, layer conv2, unit 1: nine synthetic test images in half-block pixels."""
+    app = create_app(cached_workspace)
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("4", "j", "i", "right_square_bracket", "n")
+        for _ in range(200):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            if pilot.app.screen.query_one("#topk-grid").tiles:
+                break
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)

@@ -230,6 +230,11 @@ def load_model(path: Path):
     path = Path(path)
     if not path.is_file():
         raise UserError(f"model file not found: {path}")
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # Keras would call this "File not found"
+        raise UserError(f"cannot load model {path}: not a .keras file (a .keras file is a zip "
+                        "archive; this one is damaged or something else)")
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:

@@ -19,7 +19,8 @@ def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = Non
     if layer not in names:
         raise KeyError(f"{layer} is not a probed layer of {model.name}")
     index = names.index(layer)
-    single = keras.Model(probe.model.inputs, probe.model.outputs[index])
+    inputs = probe.model.inputs
+    single = keras.Model(inputs[0] if len(inputs) == 1 else inputs, probe.model.outputs[index])
     out = single(np.asarray(image, np.float32)[None], training=False)
     out = np.asarray(out)[0]
     channel_axis = probe.layers[index].channel_axis - 1

@@ -28,6 +28,9 @@ from tlexplorer.suite import list_suites, suite_name
 from tlexplorer.tui.commands import ExplorerCommands
 from tlexplorer.tui.figures import ModelFigures
 from tlexplorer.tui.messages import (
+    FeatureMapsKey,
+    FeatureMapsReady,
+    ImagesReady,
     ModelFailed,
     ModelReady,
     ProgressState,
@@ -68,6 +71,16 @@ class ExplorerApp(App):
         self.outcome = ""  # last WorkFinished outcome, for tests and the progress panel
         self.weight_shift: list | None = None  # LayerShift rows of the suite's transfer models
         self.weight_shift_note = "weight shift: computed after the captures…"
+        # the image views: test images read for display, and one loaded model for feature maps
+        self.test_image_cache: dict[int, object] = {}
+        self.images_error = ""
+        self._images_wanted: tuple[int, ...] = ()
+        self._display_source = None
+        self._source_lock = threading.Lock()
+        self.feature_maps_state: FeatureMapsReady | None = None
+        self._features_wanted: FeatureMapsKey | None = None
+        self._model_lock = threading.Lock()
+        self._loaded_model: tuple | None = None  # (label, sha256, model, probe)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
@@ -226,6 +239,98 @@ class ExplorerApp(App):
         else:
             self.post_message(WeightShiftReady(rows))
 
+    # -- the image views' background work --------------------------------------------------
+
+    def test_images(self, indices: list[int]) -> dict | None:
+        """Pixels of these test images if all were read; else None, and a worker reads them."""
+        missing = tuple(i for i in indices if i not in self.test_image_cache)
+        if not missing:
+            return {i: self.test_image_cache[i] for i in indices}
+        if not self.images_error and missing != self._images_wanted:
+            self._images_wanted = missing
+            self.read_images(missing)
+        return None
+
+    @work(thread=True, group="images", exit_on_error=False)
+    def read_images(self, indices: tuple[int, ...]) -> None:
+        try:
+            images = self._read_test_images(indices)
+        except UserError as exc:
+            self.post_message(ImagesReady({}, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - shown in the view; the rest keeps working
+            self.post_message(ImagesReady({}, f"cannot read the test images: "
+                                              f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(ImagesReady(images))
+
+    def _read_test_images(self, indices: tuple[int, ...]) -> dict:
+        """Decode test images from the suite's recorded data source (no TensorFlow)."""
+        with self._source_lock:
+            suite = self.suite
+            if suite is None:
+                raise UserError("no suite is open yet")
+            if self._display_source is None:
+                source = self.source
+                if source is None or source.fingerprint != suite.fingerprint:
+                    source = suite.source()
+                if source.fingerprint != suite.fingerprint:
+                    raise UserError("the test set changed since these models were trained "
+                                    f"(fingerprint {source.fingerprint}, expected "
+                                    f"{suite.fingerprint}): its images cannot be shown")
+                self._display_source = source
+            n = len(self._display_source.test_labels())
+            bad = [i for i in indices if not 0 <= i < n]
+            if bad:
+                raise UserError(f"test image {bad[0]} is not in the test set ({n} images)")
+            pixels = self._display_source.test_images(list(indices))
+        return {i: pixels[j] for j, i in enumerate(indices)}
+
+    def feature_maps_for(self, key: FeatureMapsKey) -> FeatureMapsReady | None:
+        """The feature maps of ``key`` if computed (or why not); else None, and a worker starts."""
+        state = self.feature_maps_state
+        if state is not None and state.key == key:
+            return state
+        if self._features_wanted != key:
+            self._features_wanted = key
+            self.compute_feature_maps(key)
+        return None
+
+    @work(thread=True, group="features", exit_on_error=False)
+    def compute_feature_maps(self, key: FeatureMapsKey) -> None:
+        """One forward pass of one image, off the UI thread; superseded requests are dropped."""
+        with self._model_lock:
+            if key != self._features_wanted:
+                return
+            try:
+                image = self._read_test_images((key.image,))[key.image]
+                model, probe = self._model_for(key.model)
+                from tlexplorer.capture.featuremaps import feature_maps
+
+                maps = feature_maps(model, image, key.layer, probe)
+            except UserError as exc:
+                self.post_message(FeatureMapsReady(key, error=str(exc)))
+            except Exception as exc:  # noqa: BLE001 - shown in the view
+                self.post_message(FeatureMapsReady(
+                    key, error=f"feature maps failed: {type(exc).__name__}: {exc}"))
+            else:
+                self.post_message(FeatureMapsReady(key, image, maps))
+
+    def _model_for(self, label: str):
+        """The Keras model of ``label`` and its probe; one model is kept loaded at a time."""
+        slot = self._slot(label)
+        if slot is None or slot.meta is None:
+            raise UserError(f"model {label} is not trained")
+        sha = slot.meta.get("model_sha256", "")
+        if self._loaded_model is not None and self._loaded_model[:2] == (label, sha):
+            return self._loaded_model[2:]
+        self._loaded_model = None  # let the previous model go before loading the next
+        from tlexplorer.capture.probe import build_probe
+        from tlexplorer.zoo import load_model
+
+        model = load_model(slot.files.model_path)
+        self._loaded_model = (label, sha, model, build_probe(model))
+        return self._loaded_model[2:]
+
     _last_post = 0.0
     _last_phase = ""
 
@@ -263,6 +368,12 @@ class ExplorerApp(App):
     # -- messages from the worker -----------------------------------------------------------
 
     def on_suite_opened(self, message: SuiteOpened) -> None:
+        if self.suite is None or self.suite.fingerprint != message.suite.fingerprint:
+            with self._source_lock:
+                self._display_source = None
+                self.test_image_cache.clear()
+                self.images_error, self._images_wanted = "", ()
+        self.feature_maps_state, self._features_wanted = None, None  # models may be new
         self.suite = message.suite
         self.slots = message.suite.slots
         # keep results we have for models whose metadata did not change
@@ -299,6 +410,17 @@ class ExplorerApp(App):
         self.weight_shift = message.rows
         self.weight_shift_note = message.error
         self.main.refresh_views()
+
+    def on_images_ready(self, message: ImagesReady) -> None:
+        self.test_image_cache.update(message.images)
+        self.images_error = message.error
+        self._images_wanted = ()
+        self.main.refresh_views()
+
+    def on_feature_maps_ready(self, message: FeatureMapsReady) -> None:
+        if message.key == self._features_wanted:
+            self.feature_maps_state = message
+            self.main.refresh_views()
 
     def on_work_progress(self, message: WorkProgress) -> None:
         if not self.cancel_event.is_set():

@@ -78,3 +78,32 @@ class WeightShiftReady(Message):
         super().__init__()
         self.rows = rows
         self.error = error
+
+
+class ImagesReady(Message):
+    """Test images for the top-inputs view were read (``images``: index → pixels), or not."""
+
+    def __init__(self, images: dict, error: str = "") -> None:
+        super().__init__()
+        self.images = images
+        self.error = error
+
+
+@dataclass(frozen=True)
+class FeatureMapsKey:
+    """Which feature maps: model label, layer name, test-image index."""
+
+    model: str
+    layer: str
+    image: int
+
+
+class FeatureMapsReady(Message):
+    """One image's feature maps at one layer (``maps`` (H, W, C)), or why there are none."""
+
+    def __init__(self, key: FeatureMapsKey, image=None, maps=None, error: str = "") -> None:
+        super().__init__()
+        self.key = key
+        self.image = image
+        self.maps = maps
+        self.error = error

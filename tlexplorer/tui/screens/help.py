@@ -21,6 +21,11 @@ HELP = """\
 | o | overview: accuracy, loss, F1, AUC, NNU, dormant %, skewness, range CV |
 | w | weight shift of the transfer models' base layers (frozen: 0 ✓) |
 | a | the poster's claims, checked on these models (Spearman ρ) |
+| i | top-activating test images of the selected layer's unit, with label → prediction |
+| f | feature maps of one test image at the selected layer (one forward pass) |
+| [ ] | top images: previous / next unit; feature maps: previous / next page of channels |
+| { } | top images: unit −10 / +10 |
+| n p | top images: pick the next / previous image; feature maps: next / previous test image |
 | t | cycle τ of the dormant test: 0.025, 0.1, 0.25, 0.5 |
 | e | export CSV reports to WORKSPACE/reports/ |
 | r | recapture the selected model |
@@ -32,6 +37,9 @@ HELP = """\
 **dormant %**: units whose mean |activation| is ≤ τ × the layer mean.
 **Spectrum**: histogram of every activation value; zeros get their own bar.
 **Range**: maximum activation per layer; range CV = std / mean of the maxima.
+**Top images**: per unit, the k test images with the highest activation, kept by the capture
+(no second pass). **Feature maps**: one colour scale per layer (black = 0); channels that never
+fired over the whole test set are captioned "dead".
 """
 
 

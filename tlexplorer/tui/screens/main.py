@@ -9,10 +9,19 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
 
+from tlexplorer import topimages
 from tlexplorer.tui.figures import ModelFigures, fmt
 from tlexplorer.tui.widgets.bars import LayerBars, NNUBars, RangeBars
 from tlexplorer.tui.widgets.claims import ClaimsTable
 from tlexplorer.tui.widgets.compare import CompareView
+from tlexplorer.tui.widgets.images import ImageGrid, Tile
+from tlexplorer.tui.widgets.inspect import (
+    FeatureMapsView,
+    TopInputsView,
+    map_tiles,
+    prediction_text,
+    top_tiles,
+)
 from tlexplorer.tui.widgets.progress import ProgressPanel
 from tlexplorer.tui.widgets.shift import WeightShiftTable
 from tlexplorer.tui.widgets.spectrum import SpectrumPlot
@@ -39,6 +48,15 @@ class MainScreen(Screen):
         Binding("o", "toggle_overview", "overview", id="overview"),
         Binding("w", "toggle_shift", "weight shift", id="shift"),
         Binding("a", "toggle_claims", "claims", id="claims"),
+        Binding("i", "toggle_inputs", "top images", id="inputs"),
+        Binding("f", "toggle_features", "feature maps", id="features"),
+        Binding("left_square_bracket", "step(-1)", "unit/page", key_display="[ ]",
+                show=False),
+        Binding("right_square_bracket", "step(1)", "unit/page", show=False),
+        Binding("left_curly_bracket", "step(-10)", "unit −10", show=False),
+        Binding("right_curly_bracket", "step(10)", "unit +10", show=False),
+        Binding("n", "next_image(1)", "next image", show=False),
+        Binding("p", "next_image(-1)", "previous image", show=False),
         Binding("e", "export", "export CSV", id="export"),
         Binding("r", "recapture", "recapture", id="recapture"),
         Binding("escape", "cancel_work", "cancel", id="cancel"),
@@ -53,6 +71,11 @@ class MainScreen(Screen):
     log_bins: var[bool] = var(True)
     whole_model: var[bool] = var(False)
     _message_text = None
+    # the image views' selection: unit of the layer, picked top image, feature-map image and page
+    unit_index = 0
+    pick = 0
+    fm_image = 0
+    fm_page: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -75,6 +98,8 @@ class MainScreen(Screen):
                 yield CompareView(id="compare")
                 yield WeightShiftTable(id="shift")
                 yield ClaimsTable(id="claims")
+                yield TopInputsView(id="inputs")
+                yield FeatureMapsView(id="features")
             yield ProgressPanel(id="progress")
         yield Footer(compact=True)
 
@@ -127,6 +152,96 @@ class MainScreen(Screen):
             table.border_title = f"weight shift of model {label}: ‖W − W₀‖ / ‖W₀‖ and cosine " \
                                  "per base layer"
             table.show(app.weight_shift, label, app.weight_shift_note)
+        elif current == "inputs":
+            self.refresh_inputs()
+        elif current == "features":
+            self.refresh_features()
+
+    @property
+    def current_view(self) -> str:
+        return self.query_one("#views", ContentSwitcher).current or "model-view"
+
+    def _layer_name(self) -> tuple[ModelFigures, str] | None:
+        fig = self.figures
+        if fig is None or not fig.rows:
+            return None
+        row = fig.rows[min(self.layer_index, len(fig.rows) - 1)]
+        self.unit_index = min(self.unit_index, row.units - 1)
+        return fig, row.name
+
+    def refresh_inputs(self) -> None:
+        """The selected unit's top-activating test images (read by a worker the first time)."""
+        view = self.query_one("#inputs", TopInputsView)
+        chosen = self._layer_name()
+        if chosen is None:
+            view.show("", [], self._slot_message() if self.app.slots else "no data")
+            return
+        fig, layer = chosen
+        result = fig.result
+        unit = topimages.unit_info(result, layer, self.unit_index)
+        view.border_title = f"top-activating test images — model {result.model_label} · " \
+                            f"{layer} · unit {unit.unit} of {unit.units}"
+        info = (f"unit {unit.unit}/{unit.units - 1} [dim]([ ] ±1, {{ }} ±10)[/] · "
+                f"max {unit.max:.4g} · fires on {unit.fire_rate:.0%} of "
+                f"{result.n_images} test images" + (" · [b red]dead[/]" if unit.dead else "")
+                + " · [dim]n/p pick, f feature maps[/]")
+        tops = topimages.top_inputs(result, layer, self.unit_index)
+        if tops is None:
+            view.show(info, [], f"no top-activating images for {layer}: this capture kept "
+                                "none (captured with --topk 0?)")
+            return
+        if unit.dead:
+            view.show(info, [], f"unit {unit.unit} never fired on the test set "
+                                f"(activation ≤ {result.epsilon:g} on every image): no image "
+                                "excites it")
+            return
+        if not tops:
+            view.show(info, [], "no test images")
+            return
+        self.pick = min(self.pick, len(tops) - 1)
+        images = self.app.test_images([t.index for t in tops])
+        if images is None:
+            view.show(info, [], self.app.images_error or "reading the test images…")
+            return
+        view.show(info, top_tiles(tops, images, result.class_names, self.pick))
+
+    def refresh_features(self) -> None:
+        """One test image's feature maps at the selected layer (a worker runs the model)."""
+        from tlexplorer.tui.messages import FeatureMapsKey
+
+        view = self.query_one("#features", FeatureMapsView)
+        chosen = self._layer_name()
+        if chosen is None:
+            view.show(None, "", [], self._slot_message() if self.app.slots else "no data")
+            return
+        fig, layer = chosen
+        result = fig.result
+        self.fm_image %= max(result.n_images, 1)
+        label, predicted, confidence = topimages.image_prediction(result, self.fm_image)
+        view.border_title = f"feature maps — model {result.model_label} · {layer} · " \
+                            f"test image #{self.fm_image}"
+        key = FeatureMapsKey(result.model_label, layer, self.fm_image)
+        state = self.app.feature_maps_for(key)
+        caption = [f"test image #{self.fm_image}",
+                   prediction_text(result.class_names, label, predicted, confidence)]
+        if state is None:
+            view.show(None, "n/p: next/previous image", [],
+                      f"computing the feature maps of test image #{self.fm_image} at {layer} "
+                      f"(model {result.model_label}: loading it the first time takes a while)…")
+            return
+        if state.error:
+            view.show(None, "", [], f"no feature maps: {state.error}")
+            return
+        maps = state.maps
+        stats = topimages.layer_stats(result, layer)
+        from tlexplorer import metrics
+
+        dead = metrics.dead_units(stats, result.epsilon)
+        tiles, vmax = map_tiles(maps, dead, self.unit_index)
+        info = (f"{layer}\n{'×'.join(str(d) for d in maps.shape)}\n"
+                f"colour: 0 … {vmax:.3g}\n{int(dead.sum())} dead in the capture\n\n"
+                "[dim][ ] page\nn/p image\n↑↓ layer  ←→ model[/]")
+        view.show(Tile(state.image, caption), info, tiles, page=self.fm_page)
 
     def refresh_model(self) -> None:
         """Another model was selected, or its result changed: rebuild its layers table."""
@@ -144,6 +259,8 @@ class MainScreen(Screen):
 
     def refresh_layer(self) -> None:
         """Another layer was selected: only the bars' highlight and the spectrum change."""
+        if self.current_view in ("inputs", "features"):
+            self.refresh_views()
         fig = self.figures
         message = self._slot_message() if fig is None else ""
         self.query_one("#nnu", NNUBars).show(fig, self.layer_index, message)
@@ -252,6 +369,47 @@ class MainScreen(Screen):
 
     def action_toggle_claims(self) -> None:
         self._toggle_view("claims")
+
+    def action_toggle_inputs(self) -> None:
+        self._toggle_view("inputs")
+
+    def action_toggle_features(self) -> None:
+        """Feature maps of the picked top image (of the selected unit), else of test image 0."""
+        if self.current_view != "features":
+            chosen = self._layer_name()
+            tops = None if chosen is None else topimages.top_inputs(chosen[0].result, chosen[1],
+                                                                    self.unit_index)
+            if tops:
+                self.fm_image = tops[min(self.pick, len(tops) - 1)].index
+            self.fm_page = None  # the page holding the selected unit
+        self._toggle_view("features")
+
+    def action_step(self, delta: int) -> None:
+        """[ ] and { }: the unit in the top-images view, the channel page in feature maps."""
+        view = self.current_view
+        if view == "features":
+            grid = self.query_one("#fm-grid", ImageGrid)
+            page = grid.page or 0
+            self.fm_page = min(max(page + (1 if delta > 0 else -1), 0), grid.pages - 1)
+            self.refresh_features()
+        elif view == "inputs":
+            chosen = self._layer_name()
+            if chosen is None:
+                return
+            units = chosen[0].rows[min(self.layer_index, len(chosen[0].rows) - 1)].units
+            self.unit_index = min(max(self.unit_index + delta, 0), units - 1)
+            self.pick = 0
+            self.refresh_inputs()
+
+    def action_next_image(self, delta: int) -> None:
+        """n/p: the next top image (top-images view), the next test image (feature maps)."""
+        view = self.current_view
+        if view == "inputs":
+            self.pick = max(self.pick + delta, 0)
+            self.refresh_inputs()
+        elif view == "features":
+            self.fm_image += delta
+            self.refresh_features()
 
     def action_cycle_tau(self) -> None:
         self.app.cycle_tau()

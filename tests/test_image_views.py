@@ -1,0 +1,229 @@
+"""The top-activating-images and feature-map views: layout, colours, joins and the app's views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fake_workspace import LAYERS, SOURCE, TOPK, make_result
+from rich.text import Text
+
+from tlexplorer.capture.result import CaptureResult, TopK
+from tlexplorer.topimages import (
+    channel_page,
+    heat,
+    image_prediction,
+    predictions,
+    top_inputs,
+    unit_info,
+)
+from tlexplorer.tui.app import create_app
+from tlexplorer.tui.widgets.images import ImageGrid, fit_tiles, page_capacity, tile_height
+from tlexplorer.tui.widgets.inspect import map_tiles
+
+SIZE = (120, 40)
+
+
+# -- layout ---------------------------------------------------------------------------------
+
+def test_tile_height_counts_half_block_rows_and_caption():
+    assert tile_height(20, 1.0, 2) == 10 + 2  # 20×20 pixels → 10 rows
+    assert tile_height(9, 1.0, 1) == 5 + 1  # odd pixel rows round up
+    assert tile_height(20, 0.5, 0) == 5
+
+
+def test_fit_tiles_picks_the_largest_tiles_that_show_all():
+    # 9 square tiles in 100×40: 3 rows of 3 need 3*(w/2+2) ≤ 40 → w ≤ 22; 3 columns fit 22
+    cols, w, shown = fit_tiles(9, 100, 40, max_width=30)
+    assert (shown, w) == (9, 22) and cols * (w + 1) - 1 <= 100
+    # a wide, short pane takes one row of nine
+    cols, w, shown = fit_tiles(9, 200, 12, max_width=30)
+    assert (cols, shown) == (9, 9) and w // 2 + 2 <= 12
+
+
+def test_fit_tiles_shows_as_many_as_fit_when_too_small():
+    cols, w, shown = fit_tiles(9, 30, 8, min_width=10, max_width=20)
+    assert w == 10 and cols == 2 and shown == 2  # one row of two 10-wide tiles (5 + 2 rows)
+
+
+def test_page_capacity():
+    assert page_capacity(43, 20, 10, caption_lines=1) == 4 * 3  # 4 columns, 3 rows of 6
+    assert page_capacity(5, 2, 10) == 1  # never zero
+
+
+def test_channel_page_clamps():
+    assert list(channel_page(10, 0, 4)) == [0, 1, 2, 3]
+    assert list(channel_page(10, 2, 4)) == [8, 9]
+    assert list(channel_page(10, 7, 4)) == [8, 9]  # past the end: the last page
+    assert list(channel_page(10, -1, 4)) == [0, 1, 2, 3]
+
+
+# -- colours --------------------------------------------------------------------------------
+
+def test_heat_ends_and_clipping():
+    rgb = heat(np.array([[0.0, 1.0], [2.0, -1.0]]), vmax=1.0)
+    assert rgb.dtype == np.uint8 and rgb.shape == (2, 2, 3)
+    assert rgb[0, 0].tolist() == [0, 0, 4]  # zero: the ramp's dark end
+    assert rgb[0, 1].tolist() == [252, 255, 164]  # vmax: the bright end
+    assert rgb[1, 0].tolist() == rgb[0, 1].tolist()  # above vmax clips
+    assert rgb[1, 1].tolist() == rgb[0, 0].tolist()  # negative clips to dark
+    # half way lies between stops 3 and 4 of 8: (159,42,99)·0.5 + (212,72,66)·0.5
+    assert heat(np.array([[0.5]]), 1.0)[0, 0].tolist() == [186, 57, 82]
+    assert heat(np.ones((2, 2)), 0.0).tolist() == heat(np.zeros((2, 2)), 1.0).tolist()
+
+
+def test_map_tiles_share_one_scale_and_mark_dead_channels():
+    maps = np.zeros((2, 2, 3))
+    maps[..., 0] = 4.0
+    maps[0, 0, 1] = 2.0
+    tiles, vmax = map_tiles(maps, np.array([False, False, True]), selected=1)
+    assert vmax == 4.0
+    assert tiles[0].image[0, 0].tolist() == [252, 255, 164]  # the layer's max: brightest
+    assert tiles[1].image[0, 0].tolist() == heat(np.array([[0.5]]), 1.0)[0, 0].tolist()
+    assert tiles[2].caption == ["2 dead"] and tiles[1].selected and not tiles[0].selected
+
+
+# -- joining top-k with labels and predictions ----------------------------------------------
+
+def _tiny_result(scores: np.ndarray) -> CaptureResult:
+    return CaptureResult("x", "x", layers=[], skipped=[], labels=np.array([0, 1, 1]),
+                         scores=scores, class_names=["a", "b"],
+                         topk={"L": TopK(np.array([[5.0, 2.0, -np.inf]], np.float32),
+                                         np.array([[2, 0, -1]]))})
+
+
+def test_predictions_sigmoid_and_softmax():
+    predicted, confidence = predictions(_tiny_result(np.array([0.2, 0.5, 0.9], np.float32)))
+    assert predicted.tolist() == [0, 1, 1]
+    assert confidence == pytest.approx([0.8, 0.5, 0.9])
+    soft = np.array([[0.7, 0.3], [0.4, 0.6], [0.1, 0.9]])
+    predicted, confidence = predictions(_tiny_result(soft))
+    assert predicted.tolist() == [0, 1, 1] and confidence == pytest.approx([0.7, 0.6, 0.9])
+
+
+def test_top_inputs_skips_empty_slots_and_joins_predictions():
+    result = _tiny_result(np.array([0.2, 0.5, 0.1], np.float32))
+    tops = top_inputs(result, "L", 0)
+    assert [(t.rank, t.index, t.activation) for t in tops] == [(1, 2, 5.0), (2, 0, 2.0)]
+    assert (tops[0].label, tops[0].predicted, tops[0].correct) == (1, 0, False)
+    assert tops[0].confidence == pytest.approx(0.9)
+    assert top_inputs(result, "other", 0) is None  # captured without top-k for that layer
+    assert image_prediction(result, 1) == (1, 1, pytest.approx(0.5))
+
+
+def test_top_inputs_match_brute_force_on_the_fake_capture():
+    result = make_result(3)
+    layer, units, dead = LAYERS[3][1]
+    for unit in range(units):
+        tops = top_inputs(result, layer, unit)
+        assert len(tops) == TOPK
+        acts = [t.activation for t in tops]
+        assert acts == sorted(acts, reverse=True)
+        assert [t.index for t in tops] == result.topk[layer].indices[unit].tolist()
+        info = unit_info(result, layer, unit)
+        assert info.dead == (unit in dead) and info.units == units
+        assert info.max == pytest.approx(acts[0])
+
+
+# -- the views in the app -------------------------------------------------------------------
+
+async def _ready(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _settle_images(app, pilot) -> None:
+    for _ in range(100):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not app._images_wanted and (app.feature_maps_state is not None
+                                       or app.screen.current_view != "features"):
+            break
+    await pilot.pause()
+
+
+def _grid(app, selector: str) -> ImageGrid:
+    return app.screen.query_one(selector, ImageGrid)
+
+
+async def test_top_images_view_shows_the_units_top_test_images(cached_workspace):
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("4", "j", "i")  # model 4, layer conv2 (no dead unit)
+        await _settle_images(app, pilot)
+        grid = _grid(app, "#topk-grid")
+        result = app.figures["4"].result
+        top = result.topk["conv2"]
+        assert grid.shown == TOPK == len(grid.tiles)
+        want = top.indices[0].tolist()
+        pixels = SOURCE.test_images(want)
+        for tile, index, image in zip(grid.tiles, want, pixels, strict=True):
+            assert str(tile.caption[0]).startswith(f"#{index} act")
+            label, predicted, confidence = image_prediction(result, index)
+            names = result.class_names
+            assert str(tile.caption[1]).startswith(f"{names[label]}→{names[predicted]}")
+            np.testing.assert_array_equal(tile.image, image)  # the test set's own pixels
+        assert grid.tiles[0].selected
+        await pilot.press("n")
+        assert grid.tiles[1].selected and not grid.tiles[0].selected
+        await pilot.press("right_square_bracket")
+        await _settle_images(app, pilot)
+        assert app.screen.unit_index == 1
+        assert [str(t.caption[0]).split()[0] for t in grid.tiles] == \
+            [f"#{i}" for i in top.indices[1].tolist()]
+        await pilot.press("left_square_bracket", "left_square_bracket")  # clamps at unit 0
+        assert app.screen.unit_index == 0
+        await pilot.press("right_curly_bracket")
+        assert app.screen.unit_index == 10
+        await pilot.press("right_curly_bracket")
+        assert app.screen.unit_index == 15  # conv2 has 16 units
+
+
+async def test_top_images_view_says_a_dead_unit_fires_on_nothing(cached_workspace):
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("2", "i")  # model 2, conv1: unit 0 is dead
+        await _settle_images(app, pilot)
+        grid = _grid(app, "#topk-grid")
+        assert grid.tiles == [] and "never fired" in str(grid.message)
+        info = app.screen.query_one("#topk-info").content
+        assert "dead" in str(info)
+
+
+async def test_top_images_view_reports_a_changed_test_set(cached_workspace):
+    suite_json = cached_workspace / "models" / "synthetic-demo" / "suite.json"
+    import json
+
+    info = json.loads(suite_json.read_text())
+    info["data"]["counts"] = [40, 20, 30]  # not the test set these models were captured on
+    suite_json.write_text(json.dumps(info))
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("i")
+        await _settle_images(app, pilot)
+        message = str(_grid(app, "#topk-grid").message)
+        assert "test set changed" in message and _grid(app, "#topk-grid").tiles == []
+
+
+async def test_feature_maps_view_says_why_a_model_cannot_load(cached_workspace):
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("f")
+        await _settle_images(app, pilot)
+        message = str(_grid(app, "#fm-grid").message)
+        assert "not a .keras file" in message
+        assert app.screen.current_view == "features"
+        await pilot.press("f")
+        assert app.screen.current_view == "model-view"
+
+
+def test_grid_caption_truncates_to_tile_width():
+    grid = ImageGrid()
+    from tlexplorer.tui.widgets.images import Tile
+
+    cell = grid._cell(Tile(np.zeros((4, 4, 3), np.uint8), [Text("x" * 40)], selected=True), 8)
+    lines = list(cell.renderables)
+    assert len(lines[1].plain) == 8 and lines[1].plain.endswith("…")

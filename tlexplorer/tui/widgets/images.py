@@ -1,0 +1,165 @@
+"""Grids of small terminal images (half-block pixels) with a caption under each."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+from tlexplorer.halfblock import halfblock
+
+
+@dataclass(eq=False)
+class Tile:
+    """One image of a grid: pixels (H, W[, 3]) and up to two caption lines."""
+
+    image: np.ndarray
+    caption: list[Text | str]
+    selected: bool = False
+    _drawn: dict[int, Text] = field(default_factory=dict, repr=False)
+
+    def drawn(self, width: int) -> Text:
+        """The image ``width`` cells wide (kept, so repaints redraw nothing)."""
+        if width not in self._drawn:
+            self._drawn[width] = halfblock(self.image, width=width)
+        return self._drawn[width]
+
+
+def tile_height(width: int, aspect: float, caption_lines: int) -> int:
+    """Rows one tile takes: half-block rows of a ``width``-wide image plus its caption."""
+    return max(1, math.ceil(round(width * aspect) / 2)) + caption_lines
+
+
+def fit_tiles(n: int, width: int, height: int, *, aspect: float = 1.0, caption_lines: int = 2,
+              min_width: int = 8, max_width: int = 32, gap: int = 1) -> tuple[int, int, int]:
+    """(columns, tile width, tiles shown) for the largest tiles that show all ``n``.
+
+    When even ``min_width`` tiles do not all fit, as many as fit are shown.
+    """
+    width, height = max(width, 1), max(height, 1)
+    for w in range(max(max_width, min_width), min_width - 1, -1):
+        cols = max(1, min(n, (width + gap) // (w + gap)))
+        rows = max(1, height // tile_height(w, aspect, caption_lines))
+        if cols * rows >= n and cols * (w + gap) - gap <= width:
+            return cols, w, n
+    w = min(min_width, width)
+    cols = max(1, (width + gap) // (w + gap))
+    rows = max(1, height // tile_height(w, aspect, caption_lines))
+    return cols, w, min(n, cols * rows)
+
+
+def page_capacity(width: int, height: int, tile_width: int, *, aspect: float = 1.0,
+                  caption_lines: int = 1, gap: int = 1) -> int:
+    """How many ``tile_width``-wide tiles one screen of the grid holds."""
+    cols = max(1, (max(width, 1) + gap) // (tile_width + gap))
+    rows = max(1, max(height, 1) // tile_height(tile_width, aspect, caption_lines))
+    return cols * rows
+
+
+class ImageGrid(Widget):
+    """Tiles laid out to fit the widget, or ``message`` instead when there are none.
+
+    Fitted (default): the largest tiles, between ``min_width`` and ``max_width`` cells wide, that
+    show every tile. Paged (``fixed_width``): tiles of that width, as many as fit, one page at a
+    time under a header line that says which tiles are shown.
+    """
+
+    DEFAULT_CSS = "ImageGrid { height: 1fr; width: 1fr; }"
+
+    def __init__(self, *, min_width: int = 8, max_width: int = 32, caption_lines: int = 2,
+                 fixed_width: int | None = None, noun: str = "tiles",
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.min_width, self.max_width = min_width, max_width
+        self.caption_lines = caption_lines
+        self.fixed_width = fixed_width
+        self.noun = noun
+        self.tiles: list[Tile] = []
+        self.labels: list[int] = []  # what the paged header calls each tile (default: position)
+        self.message: RenderableType = ""
+        self.page: int | None = None  # None: the page holding the selected tile
+        # what the last paint drew (the page keys and the tests read these)
+        self.shown = 0
+        self.pages = 1
+
+    def show(self, tiles: list[Tile], message: RenderableType = "", *,
+             page: int | None = None, labels: list[int] | None = None) -> None:
+        self.tiles, self.message, self.page = tiles, message, page
+        self.labels = labels if labels is not None else list(range(len(tiles)))
+        self.refresh()
+
+    def _aspect(self) -> float:
+        if not self.tiles:
+            return 1.0
+        h, w = self.tiles[0].image.shape[:2]
+        return h / max(w, 1)
+
+    def on_resize(self) -> None:
+        self.refresh()
+
+    def render(self) -> RenderableType:
+        if not self.tiles:
+            self.shown, self.pages = 0, 1
+            return self.message if isinstance(self.message, Text) else Text(str(self.message))
+        width, height = self.content_size
+        if self.fixed_width:
+            return self._render_paged(width, height)
+        cols, w, shown = fit_tiles(len(self.tiles), width, height, aspect=self._aspect(),
+                                   caption_lines=self.caption_lines,
+                                   min_width=self.min_width, max_width=self.max_width)
+        self.shown, self.pages = shown, 1
+        return self._grid(self.tiles[:shown], cols, w)
+
+    def _render_paged(self, width: int, height: int) -> RenderableType:
+        assert self.fixed_width is not None
+        n = len(self.tiles)
+        # all on one page, as large as they fit (up to max_width), else pages of fixed_width
+        cols, w, fits = fit_tiles(n, width, height - 1, aspect=self._aspect(),
+                                  caption_lines=self.caption_lines,
+                                  min_width=self.fixed_width,
+                                  max_width=max(self.max_width, self.fixed_width))
+        if fits < n:
+            w = min(self.fixed_width, max(width, 1))
+            cols = max(1, (width + 1) // (w + 1))
+        per_page = fits if fits == n else page_capacity(
+            width, height - 1, w, aspect=self._aspect(), caption_lines=self.caption_lines)
+        self.pages = max(1, -(-n // per_page))
+        page = self.page
+        if page is None:
+            selected = next((i for i, t in enumerate(self.tiles) if t.selected), 0)
+            page = selected // per_page
+        page = min(max(page, 0), self.pages - 1)
+        self.page = page
+        chosen = self.tiles[page * per_page:(page + 1) * per_page]
+        self.shown = len(chosen)
+        first, last = self.labels[page * per_page], self.labels[page * per_page + len(chosen) - 1]
+        header = Text(f"{self.noun} {first}–{last} of {n} · page {page + 1}/{self.pages}",
+                      style="bold")
+        if self.pages > 1:
+            header.append("  [ ] page", style="dim")
+        return Group(header, self._grid(chosen, cols, w))
+
+    def _grid(self, tiles: list[Tile], cols: int, width: int) -> Table:
+        grid = Table.grid(padding=(0, 1))
+        for _ in range(cols):
+            grid.add_column(width=width, no_wrap=True)
+        cells = [self._cell(tile, width) for tile in tiles]
+        for start in range(0, len(cells), cols):
+            row = cells[start:start + cols]
+            grid.add_row(*row, *[""] * (cols - len(row)))
+        return grid
+
+    def _cell(self, tile: Tile, width: int) -> RenderableType:
+        lines = []
+        for line in tile.caption[: self.caption_lines]:
+            text = line.copy() if isinstance(line, Text) else Text(str(line))
+            text.truncate(width, overflow="ellipsis")
+            if tile.selected:
+                text.stylize("reverse")
+            lines.append(text)
+        return Group(tile.drawn(width), *lines)

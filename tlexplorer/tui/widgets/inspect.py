@@ -1,0 +1,78 @@
+"""The two views that look at images: a unit's top-activating test images, and feature maps."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from tlexplorer.topimages import TopInput, heat
+from tlexplorer.tui.widgets.images import ImageGrid, Tile
+
+
+def class_name(names: list[str], index: int) -> str:
+    return names[index] if 0 <= index < len(names) else str(index)
+
+
+def prediction_text(names: list[str], label: int, predicted: int, confidence: float) -> Text:
+    """"true→predicted p ✓" in green when right, red when wrong."""
+    right = label == predicted
+    return Text(f"{class_name(names, label)}→{class_name(names, predicted)} {confidence:.2f} "
+                f"{'✓' if right else '✗'}", style="green" if right else "red")
+
+
+def top_tiles(tops: list[TopInput], images: dict[int, np.ndarray], names: list[str],
+              selected: int) -> list[Tile]:
+    """One tile per top image: its pixels, '#index act value' and the prediction."""
+    return [Tile(images[t.index],
+                 [Text(f"#{t.index} act {t.activation:.3g}"),
+                  prediction_text(names, t.label, t.predicted, t.confidence)],
+                 selected=i == selected)
+            for i, t in enumerate(tops)]
+
+
+def map_tiles(maps: np.ndarray, dead: np.ndarray | None, selected: int) -> tuple[list[Tile], float]:
+    """One tile per channel of an (H, W, C) output, on one colour scale; returns the scale's top."""
+    channel_max = maps.reshape(-1, maps.shape[-1]).max(axis=0)
+    vmax = float(channel_max.max()) if channel_max.size else 0.0
+    tiles = []
+    for c in range(maps.shape[-1]):
+        caption = f"{c} max {channel_max[c]:.2g}"
+        if dead is not None and c < len(dead) and dead[c]:
+            caption = f"{c} dead"
+        tiles.append(Tile(heat(maps[..., c], vmax), [caption], selected=c == selected))
+    return tiles, vmax
+
+
+class TopInputsView(Vertical):
+    """Per layer and unit, the k test images that excite the unit most; label and prediction."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="topk-info")
+        yield ImageGrid(min_width=10, max_width=30, caption_lines=2, id="topk-grid")
+
+    def show(self, info: str, tiles: list[Tile], message: str = "") -> None:
+        self.query_one("#topk-info", Static).update(info)
+        self.query_one("#topk-grid", ImageGrid).show(tiles, message)
+
+
+class FeatureMapsView(Horizontal):
+    """One test image and one layer's feature maps for it, a page of channels at a time."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="fm-left"):
+            yield ImageGrid(min_width=12, max_width=24, caption_lines=2, id="fm-input")
+            yield Static("", id="fm-info")
+        yield ImageGrid(fixed_width=10, max_width=20, caption_lines=1, noun="channels",
+                        id="fm-grid")
+
+    def show(self, input_tile: Tile | None, info: str, tiles: list[Tile], message: str = "",
+             page: int | None = None) -> None:
+        self.query_one("#fm-input", ImageGrid).show([input_tile] if input_tile else [])
+        self.query_one("#fm-info", Static).update(info)
+        grid = self.query_one("#fm-grid", ImageGrid)
+        if tiles:  # small maps in small tiles: one cell per pixel column, 8 to 12 cells wide
+            grid.fixed_width = min(12, max(8, tiles[0].image.shape[1]))
+        grid.show(tiles, message, page=page)
