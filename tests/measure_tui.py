@@ -7,7 +7,9 @@ has been turned into terminal output (the step a headless driver skips is done h
 figures include it).
 
 Options: ``--workspace DIR`` measures a real workspace instead of the fabricated cached one;
-``--size WxH`` (default 160x48); ``--repeats N`` key presses per kind (default 40).
+``--size WxH`` (default 160x48); ``--repeats N`` key presses per kind (default 40);
+``--no-images`` skips the top-images and feature-map views (feature maps need a real workspace:
+on the fabricated one the models are not loadable and the script says so).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def _parse_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-async def measure(workspace: Path, size: tuple[int, int], repeats: int) -> dict[str, list[float]]:
+async def measure(workspace: Path, size: tuple[int, int], repeats: int,
+                  images: bool = True) -> dict[str, list[float]]:
     from textual._compositor import CompositorUpdate
 
     from tlexplorer.tui.app import create_app
@@ -79,7 +82,60 @@ async def measure(workspace: Path, size: tuple[int, int], repeats: int) -> dict[
         await keys("layer switch", down)
         n_models = len(app.slots)
         await keys("model switch", ["right"] * (n_models - 1) + ["left"] * (n_models - 1))
+        tf_at_start = "tensorflow" in sys.modules
+        if images:
+            await measure_image_views(app, pilot, paints, out, repeats)
+    out["TensorFlow imported before the image views"] = tf_at_start  # type: ignore[assignment]
     return out
+
+
+async def _until(condition, timeout: float = 300) -> None:
+    t0 = time.perf_counter()
+    while not condition():
+        await asyncio.sleep(0.002)
+        if time.perf_counter() - t0 > timeout:
+            raise SystemExit(f"gave up after {timeout} s")
+
+
+async def measure_image_views(app, pilot, paints: list[float], out: dict[str, list[float]],
+                              repeats: int) -> None:
+    """Key to the repaint that shows the result, for the top-images and feature-map views.
+
+    Top images: each unit's images are read by a worker the first time, then come from memory.
+    Feature maps: the first press loads the model; then one forward pass per image or layer.
+    """
+    async def timed(key: str, ready) -> float:
+        t0 = time.perf_counter()
+        await pilot.press(key)
+        await _until(ready)
+        await pilot.pause()
+        await asyncio.sleep(0.03)  # the repaint that shows it
+        return paints[-1] - t0 if paints and paints[-1] >= t0 else float("nan")
+
+    images_ready = lambda: not app._images_wanted  # noqa: E731
+    await pilot.press("1", "i")
+    out["top images: next layer (j)"] = [await timed("j", images_ready)]
+    out["top images: next unit (])"] = [await timed("right_square_bracket", images_ready)
+                                        for _ in range(repeats)]
+    await pilot.press("i")
+
+    def maps_ready() -> bool:
+        state = app.feature_maps_state
+        return state is not None and state.key == app._features_wanted
+
+    out["feature maps: open, model load (f)"] = [await timed("f", maps_ready)]
+    if app.feature_maps_state.error:
+        out.pop("feature maps: open, model load (f)")
+        print("  feature maps not measured:", app.feature_maps_state.error[:100])
+        return
+    out["feature maps: next image (n)"] = [await timed("n", maps_ready)
+                                           for _ in range(min(repeats, 20))]
+    n_layers = len(app.main.figures.rows)
+    layer_keys = (["j"] * (n_layers - 1) + ["k"] * (n_layers - 1)) or ["j"]
+    out["feature maps: next layer (j/k)"] = [await timed(layer_keys[i % len(layer_keys)],
+                                                         maps_ready)
+                                             for i in range(min(repeats, 20))]
+    out["feature maps: other model (→)"] = [await timed("right", maps_ready)]
 
 
 def main() -> None:
@@ -87,6 +143,8 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, default=None)
     parser.add_argument("--size", type=_parse_size, default=(160, 48))
     parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--no-images", action="store_true",
+                        help="skip the top-images and feature-map views")
     args = parser.parse_args()
     if args.workspace is None:
         from fake_workspace import make_cached_workspace
@@ -95,8 +153,9 @@ def main() -> None:
         where = "fabricated cached workspace"
     else:
         workspace, where = args.workspace, str(args.workspace)
-    results = asyncio.run(measure(workspace, args.size, args.repeats))
+    results = asyncio.run(measure(workspace, args.size, args.repeats, not args.no_images))
     print(f"tlexplorer explorer, {where}, {args.size[0]}x{args.size[1]}, headless")
+    tf_at_start = results.pop("TensorFlow imported before the image views")
     for name, values in results.items():
         ms = [v * 1000 for v in values]
         if len(ms) == 1:
@@ -105,7 +164,7 @@ def main() -> None:
             p90 = statistics.quantiles(ms, n=10)[-1]
             print(f"  {name:34s} median {statistics.median(ms):5.1f} ms  p90 {p90:5.1f} ms"
                   f"  max {max(ms):5.1f} ms  (n={len(ms)})")
-    print("  TensorFlow imported:", "tensorflow" in sys.modules)
+    print("  TensorFlow imported before the image views:", tf_at_start)
 
 
 if __name__ == "__main__":

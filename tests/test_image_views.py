@@ -220,10 +220,33 @@ async def test_feature_maps_view_says_why_a_model_cannot_load(cached_workspace):
         assert app.screen.current_view == "model-view"
 
 
-def test_grid_caption_truncates_to_tile_width():
-    grid = ImageGrid()
+async def test_grid_lays_out_tiles_with_captions_cut_to_the_tile():
+    from textual.app import App
+
     from tlexplorer.tui.widgets.images import Tile
 
-    cell = grid._cell(Tile(np.zeros((4, 4, 3), np.uint8), [Text("x" * 40)], selected=True), 8)
-    lines = list(cell.renderables)
-    assert len(lines[1].plain) == 8 and lines[1].plain.endswith("…")
+    class One(App):
+        def compose(self):
+            yield ImageGrid(min_width=8, max_width=8, caption_lines=1)
+
+    app = One()
+    async with app.run_test(size=(30, 12)) as pilot:
+        grid = app.query_one(ImageGrid)
+        image = np.zeros((8, 8, 3), np.uint8)
+        image[:4] = 255  # white top half, black bottom half
+        grid.show([Tile(image, [Text("x" * 40)], selected=i == 1) for i in range(5)])
+        await pilot.pause()
+        grid.layout_now()
+        assert grid.shown == 5  # 3 columns of 8 (+1 gap) in 30; 2 rows of 4 + 1 in 12
+        lines = [grid.render_line(y) for y in range(10)]
+        assert lines[0].text.startswith("▀" * 8 + " " + "▀" * 8)
+        assert lines[4].text.startswith("xxxxxxx… xxxxxxx…")
+        assert lines[9].text.strip().startswith("xxxxxxx…")
+        assert all(strip.cell_length == 30 for strip in lines)
+        # colours: row 0-1 white over white, row 2 white over black, row 3 black
+        first = lines[0]._segments[0].style
+        assert first.color.triplet == (255, 255, 255) and first.bgcolor.triplet == (255, 255, 255)
+        assert lines[2]._segments[0].style.bgcolor.triplet == (0, 0, 0)
+        assert lines[4]._segments[0].style.reverse is not True  # tile 0 is not selected
+        reverse = [seg.style.reverse for seg in lines[4]._segments if "x" in seg.text]
+        assert True in reverse  # tile 1's caption is

@@ -7,6 +7,11 @@ The cell's foreground colour is the upper pixel, its background the lower one. R
 from __future__ import annotations
 
 import numpy as np
+from rich.color import Color, ColorType
+from rich.color_triplet import ColorTriplet
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
@@ -34,8 +39,8 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
     return image[..., :3]
 
 
-def halfblock(image: np.ndarray, width: int | None = None) -> Text:
-    """Render ``image`` as rich Text, ``width`` cells wide (default: one cell per pixel column)."""
+def _prepared(image: np.ndarray, width: int | None) -> np.ndarray:
+    """uint8 RGB, resized to ``width`` columns (aspect kept), padded to an even height."""
     rgb = to_rgb(image)
     h, w = rgb.shape[:2]
     if width is not None and width != w:
@@ -44,7 +49,60 @@ def halfblock(image: np.ndarray, width: int | None = None) -> Text:
         h, w = rgb.shape[:2]
     if h % 2:
         rgb = np.concatenate([rgb, np.zeros((1, w, 3), np.uint8)], axis=0)
-        h += 1
+    return rgb
+
+
+def _colour(rgb: int) -> Color:
+    """A truecolor rich Color from 0xRRGGBB, made directly (``Color.from_rgb`` costs 4× more)."""
+    triplet = ColorTriplet(rgb >> 16, (rgb >> 8) & 255, rgb & 255)
+    return Color(f"#{rgb:06x}", ColorType.TRUECOLOR, triplet=triplet)
+
+
+class HalfBlock:
+    """A rich renderable of an image, built straight from segments (for grids of many images).
+
+    Runs of cells with the same two colours become one segment, so a flat background costs one
+    segment per row; drawing nine 30-cell tiles takes a few milliseconds instead of the ~100 ms
+    that rich ``Text`` with a span per cell takes.
+    """
+
+    def __init__(self, image: np.ndarray, width: int | None = None) -> None:
+        rgb = _prepared(image, width)
+        self.width = int(rgb.shape[1])
+        # one integer per cell: top colour << 24 | bottom colour
+        packed = rgb.astype(np.int64)
+        colour = (packed[..., 0] << 16) | (packed[..., 1] << 8) | packed[..., 2]
+        cells = (colour[0::2] << 24) | colour[1::2]
+        styles: dict[int, Style] = {}
+        self.lines: list[list[Segment]] = []
+        for row in cells:
+            change = np.flatnonzero(np.diff(row)) + 1
+            starts = np.concatenate([[0], change])
+            ends = np.concatenate([change, [len(row)]])
+            line = []
+            for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+                key = int(row[start])
+                style = styles.get(key)
+                if style is None:
+                    style = styles[key] = Style(color=_colour(key >> 24),
+                                                bgcolor=_colour(key & 0xFFFFFF))
+                line.append(Segment(UPPER_HALF * (end - start), style))
+            self.lines.append(line)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        new_line = Segment.line()
+        for line in self.lines:
+            yield from line
+            yield new_line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width, self.width)
+
+
+def halfblock(image: np.ndarray, width: int | None = None) -> Text:
+    """Render ``image`` as rich Text, ``width`` cells wide (default: one cell per pixel column)."""
+    rgb = _prepared(image, width)
+    h, w = rgb.shape[:2]
     text = Text()
     for y in range(0, h, 2):
         for x in range(w):

@@ -76,6 +76,7 @@ class MainScreen(Screen):
     pick = 0
     fm_image = 0
     fm_page: int | None = None
+    _fm_tiles: tuple | None = None  # (state, result, tiles, vmax): colour maps made once
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -237,7 +238,11 @@ class MainScreen(Screen):
         from tlexplorer import metrics
 
         dead = metrics.dead_units(stats, result.epsilon)
-        tiles, vmax = map_tiles(maps, dead, self.unit_index)
+        if self._fm_tiles is None or self._fm_tiles[:2] != (state, result):
+            self._fm_tiles = (state, result, *map_tiles(maps, dead, self.unit_index))
+        tiles, vmax = self._fm_tiles[2:]
+        for c, tile in enumerate(tiles):
+            tile.selected = c == self.unit_index
         info = (f"{layer}\n{'×'.join(str(d) for d in maps.shape)}\n"
                 f"colour: 0 … {vmax:.3g}\n{int(dead.sum())} dead in the capture\n\n"
                 "[dim][ ] page\nn/p image\n↑↓ layer  ←→ model[/]")

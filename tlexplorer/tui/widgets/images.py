@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
-from rich.console import Group, RenderableType
-from rich.table import Table
+from rich.console import RenderableType
+from rich.segment import Segment
 from rich.text import Text
+from textual.strip import Strip
 from textual.widget import Widget
 
-from tlexplorer.halfblock import halfblock
+from tlexplorer.halfblock import HalfBlock
+
+# drawn images by (id of the pixel array, width); the array is kept so its id stays its own
+_DRAWN: OrderedDict[tuple[int, int], tuple[np.ndarray, HalfBlock]] = OrderedDict()
+DRAWN_CACHE_SIZE = 1024
+
+
+def drawn(image: np.ndarray, width: int) -> HalfBlock:
+    """``image`` drawn ``width`` cells wide, kept so a repaint or a new caption redraws nothing."""
+    key = (id(image), width)
+    hit = _DRAWN.get(key)
+    if hit is not None and hit[0] is image:
+        _DRAWN.move_to_end(key)
+        return hit[1]
+    block = HalfBlock(image, width=width)
+    _DRAWN[key] = (image, block)
+    while len(_DRAWN) > DRAWN_CACHE_SIZE:
+        _DRAWN.popitem(last=False)
+    return block
 
 
 @dataclass(eq=False)
@@ -21,13 +41,9 @@ class Tile:
     image: np.ndarray
     caption: list[Text | str]
     selected: bool = False
-    _drawn: dict[int, Text] = field(default_factory=dict, repr=False)
 
-    def drawn(self, width: int) -> Text:
-        """The image ``width`` cells wide (kept, so repaints redraw nothing)."""
-        if width not in self._drawn:
-            self._drawn[width] = halfblock(self.image, width=width)
-        return self._drawn[width]
+    def drawn(self, width: int) -> HalfBlock:
+        return drawn(self.image, width)
 
 
 def tile_height(width: int, aspect: float, caption_lines: int) -> int:
@@ -67,6 +83,9 @@ class ImageGrid(Widget):
     Fitted (default): the largest tiles, between ``min_width`` and ``max_width`` cells wide, that
     show every tile. Paged (``fixed_width``): tiles of that width, as many as fit, one page at a
     time under a header line that says which tiles are shown.
+
+    Drawn with Textual's line API from pre-built segments: a grid of images is thousands of
+    differently coloured cells, and laying them out through rich tables cost ~10× more.
     """
 
     DEFAULT_CSS = "ImageGrid { height: 1fr; width: 1fr; }"
@@ -83,14 +102,18 @@ class ImageGrid(Widget):
         self.labels: list[int] = []  # what the paged header calls each tile (default: position)
         self.message: RenderableType = ""
         self.page: int | None = None  # None: the page holding the selected tile
-        # what the last paint drew (the page keys and the tests read these)
+        # what the last layout drew (the page keys and the tests read these)
         self.shown = 0
         self.pages = 1
+        self._strips: list[Strip] | None = None
+        self._strips_key: tuple = ()
+        self._version = 0
 
     def show(self, tiles: list[Tile], message: RenderableType = "", *,
              page: int | None = None, labels: list[int] | None = None) -> None:
         self.tiles, self.message, self.page = tiles, message, page
         self.labels = labels if labels is not None else list(range(len(tiles)))
+        self._version += 1
         self.refresh()
 
     def _aspect(self) -> float:
@@ -102,20 +125,49 @@ class ImageGrid(Widget):
     def on_resize(self) -> None:
         self.refresh()
 
-    def render(self) -> RenderableType:
+    def render_line(self, y: int) -> Strip:
+        width, height = self.content_size
+        key = (width, height, self._version, self.rich_style)
+        if self._strips is None or key != self._strips_key:
+            self._strips, self._strips_key = self._layout(width, height), key
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.rich_style)
+
+    def layout_now(self) -> None:
+        """Lay out at the current size now (tests read ``shown`` and ``pages`` afterwards)."""
+        self.render_line(0)
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def _layout(self, width: int, height: int) -> list[Strip]:
+        base = self.rich_style
         if not self.tiles:
             self.shown, self.pages = 0, 1
-            return self.message if isinstance(self.message, Text) else Text(str(self.message))
-        width, height = self.content_size
+            message = self.message if isinstance(self.message, Text) else Text(str(self.message))
+            return self._text_strips(message, width, wrap=True)
         if self.fixed_width:
-            return self._render_paged(width, height)
-        cols, w, shown = fit_tiles(len(self.tiles), width, height, aspect=self._aspect(),
-                                   caption_lines=self.caption_lines,
-                                   min_width=self.min_width, max_width=self.max_width)
-        self.shown, self.pages = shown, 1
-        return self._grid(self.tiles[:shown], cols, w)
+            cols, w, chosen, header = self._paged(width, height)
+        else:
+            cols, w, shown = fit_tiles(len(self.tiles), width, height, aspect=self._aspect(),
+                                       caption_lines=self.caption_lines,
+                                       min_width=self.min_width, max_width=self.max_width)
+            self.shown, self.pages = shown, 1
+            chosen, header = self.tiles[:shown], None
+        strips = self._text_strips(header, width) if header is not None else []
+        blank_tile = [Segment(" " * w, base)]
+        for start in range(0, len(chosen), cols):
+            row = [self._tile_lines(tile, w) for tile in chosen[start:start + cols]]
+            for i in range(max(len(lines) for lines in row)):
+                segments: list[Segment] = []
+                for j, lines in enumerate(row):
+                    if j:
+                        segments.append(Segment(" ", base))
+                    segments.extend(lines[i] if i < len(lines) else blank_tile)
+                strips.append(Strip(segments).adjust_cell_length(width, base))
+        return strips
 
-    def _render_paged(self, width: int, height: int) -> RenderableType:
+    def _paged(self, width: int, height: int) -> tuple[int, int, list[Tile], Text]:
         assert self.fixed_width is not None
         n = len(self.tiles)
         # all on one page, as large as they fit (up to max_width), else pages of fixed_width
@@ -142,24 +194,23 @@ class ImageGrid(Widget):
                       style="bold")
         if self.pages > 1:
             header.append("  [ ] page", style="dim")
-        return Group(header, self._grid(chosen, cols, w))
+        return cols, w, chosen, header
 
-    def _grid(self, tiles: list[Tile], cols: int, width: int) -> Table:
-        grid = Table.grid(padding=(0, 1))
-        for _ in range(cols):
-            grid.add_column(width=width, no_wrap=True)
-        cells = [self._cell(tile, width) for tile in tiles]
-        for start in range(0, len(cells), cols):
-            row = cells[start:start + cols]
-            grid.add_row(*row, *[""] * (cols - len(row)))
-        return grid
+    def _text_strips(self, text: Text, width: int, wrap: bool = False) -> list[Strip]:
+        console = self.app.console
+        options = console.options.update_width(max(width, 1))
+        if not wrap:
+            options = options.update(no_wrap=True, overflow="ellipsis")
+        lines = console.render_lines(text, options, style=self.rich_style, pad=True)
+        return [Strip(line, width) for line in lines]
 
-    def _cell(self, tile: Tile, width: int) -> RenderableType:
-        lines = []
+    def _tile_lines(self, tile: Tile, width: int) -> list[list[Segment]]:
+        """The tile's image rows, then its caption lines, each exactly ``width`` cells."""
+        lines = list(tile.drawn(width).lines)
         for line in tile.caption[: self.caption_lines]:
             text = line.copy() if isinstance(line, Text) else Text(str(line))
-            text.truncate(width, overflow="ellipsis")
+            text.truncate(width, overflow="ellipsis", pad=True)
             if tile.selected:
                 text.stylize("reverse")
-            lines.append(text)
-        return Group(tile.drawn(width), *lines)
+            lines.append(list(self._text_strips(text, width)[0]))
+        return lines
