@@ -284,6 +284,9 @@ def test_explorer_refuses_bad_input_before_taking_the_terminal(tmp_path):
     assert proc.returncode == 2 and "dataset folder not found" in proc.stderr
     proc = _run_cli("--demo", "--workspace", str(tmp_path))  # stdout is a pipe here
     assert proc.returncode == 2 and "needs a terminal" in proc.stderr
+    proc = _run_cli("--data", str(tmp_path), "--vgg-weights", str(tmp_path / "no.h5"))
+    assert proc.returncode == 2 and "VGG16 weights file not found" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "models").exists()
 
 

@@ -320,3 +320,25 @@ async def test_smoke_preset_real_worker(tmp_path):
     progress = [m for m in seen if isinstance(m, WorkProgress)]
     assert any("epoch" in m.state.phase for m in progress)
     assert any("capture batch" in m.state.phase for m in progress)
+
+
+async def test_explorer_trains_with_the_given_weights_and_sizes(tmp_path, monkeypatch):
+    """--vgg-weights, --image-size and --split reach training when the app must train."""
+    import tlexplorer.training as training
+
+    seen = {}
+
+    def fake_train(workspace, source, preset, *, progress=None, cancel=None, vgg_weights=None,
+                   **kwargs):
+        seen.update(image_size=preset.image_size, split=preset.split, vgg=vgg_weights,
+                    source_size=source.image_size)
+        raise UserError("stop here")
+
+    monkeypatch.setattr(training, "train_suite", fake_train)
+    weights = tmp_path / "w.h5"
+    app = create_app(tmp_path / "ws", demo=True, preset="smoke", image_size=40,
+                     split=(10, 4, 6), vgg_weights=weights)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        assert app.outcome == "failed"
+    assert seen == {"image_size": 40, "split": (10, 4, 6), "vgg": weights, "source_size": 40}

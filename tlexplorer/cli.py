@@ -132,6 +132,10 @@ def _add_tau(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_vgg_weights(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--vgg-weights", type=Path, default=None, metavar="FILE", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tlexplorer",
@@ -144,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workspace(parser)
     _add_source(parser, required=False)
     _add_tau(parser)
+    _add_overrides(parser)
+    _add_vgg_weights(parser, "local VGG16 notop weights, if the explorer must train the paper "
+                             "preset's models first")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser(
@@ -169,14 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="epochs for every model (default: the preset's recipe)",
     )
     _add_overrides(train)
-    train.add_argument(
-        "--vgg-weights",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="local VGG16 notop weights (paper preset), e.g. "
-        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    )
+    _add_vgg_weights(train, "local VGG16 notop weights (paper preset), e.g. "
+                            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
 
     report = sub.add_parser(
         "report",
@@ -196,13 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where the CSV files go (default: WORKSPACE/reports/)",
     )
-    report.add_argument(
-        "--vgg-weights",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="local VGG16 notop weights, if models must be trained first",
-    )
+    _add_vgg_weights(report, "local VGG16 notop weights, if models must be trained first")
 
     analyze = sub.add_parser(
         "analyze",
@@ -407,6 +402,8 @@ def cmd_explore(args) -> int:
         raise UserError(f"dataset folder not found: {args.data}")
     if args.workspace.exists() and not args.workspace.is_dir():
         raise UserError(f"workspace is not a folder: {args.workspace}")
+    if args.vgg_weights is not None and not args.vgg_weights.is_file():
+        raise UserError(f"VGG16 weights file not found: {args.vgg_weights}")
     if not sys.stdout.isatty():
         raise UserError("the explorer needs a terminal; for scripts use 'tlexplorer report'")
 

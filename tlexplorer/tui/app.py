@@ -55,12 +55,17 @@ class ExplorerApp(App):
     COMMANDS = App.COMMANDS | {ExplorerCommands}
 
     def __init__(self, workspace: Path, *, demo: bool = False, data: Path | None = None,
-                 preset: str | None = None, tau: float | None = None) -> None:
+                 preset: str | None = None, tau: float | None = None,
+                 image_size: int | None = None, split: tuple[int, int, int] | None = None,
+                 vgg_weights: Path | None = None) -> None:
         super().__init__()
         self.workspace = Path(workspace)
         self.demo = demo
         self.data = Path(data) if data is not None else None
         self.preset_name = preset
+        self.preset_overrides = {k: v for k, v in (("image_size", image_size),
+                                                   ("split", split)) if v}
+        self.vgg_weights = vgg_weights
         self.tau = metrics.DEFAULT_TAU if tau is None else tau
         self.settings = session.capture_settings()
         self.suite: Suite | None = None
@@ -151,9 +156,13 @@ class ExplorerApp(App):
             suite = session.open_suite(self.workspace)
             self.post_message(SuiteOpened(suite, note))
             return suite
+        import dataclasses
+
         from tlexplorer.presets import get_preset
 
         preset = get_preset(self.preset_name or ("demo" if demo else "paper"))
+        if self.preset_overrides:
+            preset = dataclasses.replace(preset, **self.preset_overrides)
         name = suite_name(demo, preset.name)
         suite = self._try_open(name)
         if suite is not None:
@@ -164,7 +173,7 @@ class ExplorerApp(App):
             from tlexplorer.training import train_suite
 
             train_suite(self.workspace, self.source, preset, progress=self._on_train,
-                        cancel=cancel)
+                        cancel=cancel, vgg_weights=self.vgg_weights)
             suite = session.open_suite(self.workspace, name)
             self.post_message(SuiteOpened(suite, note))
         return suite
@@ -485,9 +494,12 @@ class ExplorerApp(App):
 
 
 def create_app(workspace: Path, *, demo: bool = False, data: Path | None = None,
-               preset: str | None = None, tau: float | None = None) -> ExplorerApp:
+               preset: str | None = None, tau: float | None = None,
+               image_size: int | None = None, split: tuple[int, int, int] | None = None,
+               vgg_weights: Path | None = None) -> ExplorerApp:
     """The one factory of the app, for the CLI and the tests."""
-    return ExplorerApp(workspace, demo=demo, data=data, preset=preset, tau=tau)
+    return ExplorerApp(workspace, demo=demo, data=data, preset=preset, tau=tau,
+                       image_size=image_size, split=split, vgg_weights=vgg_weights)
 
 
 def run_app(args) -> int:
@@ -508,7 +520,10 @@ def run_app(args) -> int:
     try:
         app = create_app(workspace, demo=bool(getattr(args, "demo", False)),
                          data=getattr(args, "data", None), preset=getattr(args, "preset", None),
-                         tau=getattr(args, "tau", None))
+                         tau=getattr(args, "tau", None),
+                         image_size=getattr(args, "image_size", None),
+                         split=getattr(args, "split", None),
+                         vgg_weights=getattr(args, "vgg_weights", None))
         with redirect_fd2(log_dir / "tlexplorer.log"):
             app.run()
     finally:
