@@ -112,7 +112,7 @@ async def measure_image_views(app, pilot, paints: list[float], out: dict[str, li
         await asyncio.sleep(0.03)  # the repaint that shows it
         return paints[-1] - t0 if paints and paints[-1] >= t0 else float("nan")
 
-    images_ready = lambda: not app._images_wanted  # noqa: E731
+    images_ready = lambda: not app.images_pending  # noqa: E731
     await pilot.press("1", "i")
     out["top images: next layer (j)"] = [await timed("j", images_ready)]
     out["top images: next unit (])"] = [await timed("right_square_bracket", images_ready)

@@ -110,7 +110,9 @@ def test_top_inputs_skips_empty_slots_and_joins_predictions():
     assert image_prediction(result, 1) == (1, 1, pytest.approx(0.5))
 
 
-def test_top_inputs_match_brute_force_on_the_fake_capture():
+def test_top_inputs_keep_the_captured_order_and_unit_info_agrees():
+    """The join with labels and predictions; the capture's top-k itself is checked against
+    brute force in test_capture."""
     result = make_result(3)
     layer, units, dead = LAYERS[3][1]
     for unit in range(units):
@@ -135,7 +137,7 @@ async def _settle_images(app, pilot) -> None:
     for _ in range(100):
         await app.workers.wait_for_complete()
         await pilot.pause()
-        if not app._images_wanted and (app.feature_maps_state is not None
+        if not app.images_pending and (app.feature_maps_state is not None
                                        or app.screen.current_view != "features"):
             break
     await pilot.pause()
@@ -250,3 +252,156 @@ async def test_grid_lays_out_tiles_with_captions_cut_to_the_tile():
         assert lines[4]._segments[0].style.reverse is not True  # tile 0 is not selected
         reverse = [seg.style.reverse for seg in lines[4]._segments if "x" in seg.text]
         assert True in reverse  # tile 1's caption is
+
+
+# -- feature maps in the app, with the model's forward pass replaced (no TensorFlow) ---------
+
+def _fake_maps(channels: dict[str, int]):
+    """A stand-in for capture.featuremaps.feature_maps: channel c of image i is filled with
+    c + i/1000 (dense layers give (1, 1, C)); records each call."""
+    calls = []
+
+    def feature_maps(model, image, layer, probe=None):
+        calls.append(layer)
+        c = channels[layer]
+        shape = (1, 1, c) if layer == "dense" else (6, 6, c)
+        marker = float(image.mean()) / 1000
+        return np.broadcast_to(np.arange(c, dtype=np.float32) + marker, shape).copy()
+
+    feature_maps.calls = calls
+    return feature_maps
+
+
+async def _maps_settled(app, pilot):
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        state = app.feature_maps_state
+        if state is not None and state.key == app._features_wanted:
+            break
+    await pilot.pause()
+    return app.feature_maps_state
+
+
+@pytest.fixture
+def fake_forward(monkeypatch):
+    fake = _fake_maps({"conv1": 8, "conv2": 64, "dense": 12})
+    monkeypatch.setattr("tlexplorer.capture.featuremaps.feature_maps", fake)
+    monkeypatch.setattr("tlexplorer.tui.app.ExplorerApp._model_for",
+                        lambda self, label: (f"model {label}", None))
+    return fake
+
+
+async def test_feature_maps_view_tiles_dead_captions_and_selection(cached_workspace,
+                                                                   fake_forward):
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("3", "i", "right_square_bracket", "right_square_bracket", "f")
+        state = await _maps_settled(app, pilot)
+        result = app.figures["3"].result
+        top = top_inputs(result, "conv1", 2)
+        assert state.key.model == "3" and state.key.layer == "conv1"
+        assert state.key.image == top[0].index  # the picked top image of unit 2
+        np.testing.assert_array_equal(state.image, SOURCE.test_images([top[0].index])[0])
+        grid = _grid(app, "#fm-grid")
+        assert len(grid.tiles) == 8 and grid.shown == 8
+        captions = [t.caption[0] for t in grid.tiles]
+        assert captions[:2] == ["0 dead", "1 dead"]  # model 3's conv1 has dead units 0 and 1
+        assert captions[2].startswith("2 max") and captions[7].startswith("7 max")
+        assert [t.selected for t in grid.tiles] == [i == 2 for i in range(8)]
+        # one colour scale per layer: the brightest channel is the last
+        assert grid.tiles[7].image[0, 0].tolist() == [252, 255, 164]
+        vmax = float(state.maps.max())
+        for c in (0, 3):
+            want = heat(np.array([[state.maps[0, 0, c]]]), vmax)[0, 0].tolist()
+            assert grid.tiles[c].image[0, 0].tolist() == want
+        inputs = _grid(app, "#fm-input")
+        assert len(inputs.tiles) == 1 and str(inputs.tiles[0].caption[0]).endswith(
+            f"#{top[0].index}")
+
+
+async def test_feature_maps_view_pages_images_and_dense(cached_workspace, fake_forward):
+    app = create_app(cached_workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("1", "f")
+        await _maps_settled(app, pilot)
+        first = app.feature_maps_state.key.image
+        await pilot.press("n")
+        state = await _maps_settled(app, pilot)
+        assert state.key.image == (first + 1) % 40
+        await pilot.press("p", "p")
+        state = await _maps_settled(app, pilot)
+        assert state.key.image == (first - 1) % 40
+        await pilot.press("j")  # conv2: 64 channels do not fit 80×24
+        await _maps_settled(app, pilot)
+        grid = _grid(app, "#fm-grid")
+        grid.layout_now()
+        assert len(grid.tiles) == 64 and grid.pages > 1 and grid.page == 0
+        per_page = grid.shown
+        await pilot.press("right_square_bracket")
+        grid.layout_now()
+        assert grid.page == 1 and grid.tiles[per_page] is not None
+        for _ in range(grid.pages + 2):
+            await pilot.press("right_square_bracket")
+        grid.layout_now()
+        assert grid.page == grid.pages - 1  # clamps at the last page
+        assert grid.shown == 64 - per_page * (grid.pages - 1)
+        await pilot.press("j")  # dense: one pixel per unit in one tile
+        state = await _maps_settled(app, pilot)
+        assert state.key.layer == "dense"
+        grid.layout_now()
+        assert len(grid.tiles) == 1 and grid.tiles[0].image.shape == (1, 12, 3)
+        assert grid.tiles[0].caption[0] == "12 units, 12 a row"
+
+
+async def test_recapture_while_feature_maps_are_shown_keeps_the_app_alive(cached_workspace,
+                                                                         fake_forward):
+    from fake_workspace import make_result
+
+    from tlexplorer.tui.messages import ModelReady
+
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("2", "f")
+        state = await _maps_settled(app, pilot)
+        assert not state.error
+        app.post_message(ModelReady("2", make_result(2), cached=False))  # what `r` ends with
+        await pilot.pause()
+        await pilot.pause()
+        assert app.is_running and app.screen.current_view == "features"
+        assert app.figures["2"].result is not state  # a new result object, maps still shown
+        assert len(_grid(app, "#fm-grid").tiles) == 8
+        assert fake_forward.calls == ["conv1"]  # the same maps: no second forward pass
+
+
+async def test_a_failed_image_read_does_not_block_other_images(cached_workspace, monkeypatch):
+    from tlexplorer.errors import UserError
+    from tlexplorer.tui.app import ExplorerApp
+
+    real = ExplorerApp._read_test_images
+    failures = []
+
+    def flaky(self, indices):
+        if not failures:
+            failures.append(indices)
+            raise UserError("the data folder is not mounted")
+        return real(self, indices)
+
+    monkeypatch.setattr(ExplorerApp, "_read_test_images", flaky)
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("4", "j", "i")  # conv2 of model 4: no dead unit
+        await _settle_images(app, pilot)
+        grid = _grid(app, "#topk-grid")
+        assert "not mounted" in str(grid.message) and not grid.tiles
+        await pilot.press("right_square_bracket")  # other images: tried afresh
+        await _settle_images(app, pilot)
+        assert len(grid.tiles) == TOPK
+        assert len(failures) == 1
+        await pilot.press("left_square_bracket")  # back to the unit whose read failed: retried
+        await _settle_images(app, pilot)
+        assert len(grid.tiles) == TOPK and app.screen.unit_index == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -57,10 +58,27 @@ def redirect_fd2(target: Path | None = None) -> Iterator[None]:
         os.close(fd)
 
 
+_IMPORT_LOCK = threading.Lock()
+_imported: tuple[ModuleType, ModuleType] | None = None
+
+
 def import_tensorflow() -> tuple[ModuleType, ModuleType]:
-    """Import and quiet TensorFlow and Keras; returns ``(tf, keras)``."""
-    if "tensorflow" in sys.modules and "keras" in sys.modules:
-        return sys.modules["tensorflow"], sys.modules["keras"]
+    """Import and quiet TensorFlow and Keras; returns ``(tf, keras)``.
+
+    Thread-safe: the explorer's workers may ask at the same time, and a module that is in
+    ``sys.modules`` may still be half-imported by another thread, so only a finished import
+    takes the fast path.
+    """
+    global _imported
+    if _imported is not None:
+        return _imported
+    with _IMPORT_LOCK:
+        if _imported is None:
+            _imported = _import_quietly()
+    return _imported
+
+
+def _import_quietly() -> tuple[ModuleType, ModuleType]:
     _configure_environment()
     with redirect_fd2():
         import keras

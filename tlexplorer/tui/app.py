@@ -78,13 +78,15 @@ class ExplorerApp(App):
         self.weight_shift_note = "weight shift: computed after the captures…"
         # the image views: test images read for display, and one loaded model for feature maps
         self.test_image_cache: dict[int, object] = {}
-        self.images_error = ""
-        self._images_wanted: tuple[int, ...] = ()
+        self._images_wanted: tuple[int, ...] | None = None  # the latest read asked for
+        self._images_failed: tuple[tuple[int, ...], str] | None = None  # (indices, why)
         self._display_source = None
         self._source_lock = threading.Lock()
+        self._read_lock = threading.Lock()
         self.feature_maps_state: FeatureMapsReady | None = None
         self._features_wanted: FeatureMapsKey | None = None
         self._model_lock = threading.Lock()
+        self._generation = 0  # bumped when a suite is (re)opened: older worker replies are stale
         self._loaded_model: tuple | None = None  # (label, sha256, model, probe)
 
     def get_default_screen(self) -> MainScreen:
@@ -250,27 +252,39 @@ class ExplorerApp(App):
 
     # -- the image views' background work --------------------------------------------------
 
-    def test_images(self, indices: list[int]) -> dict | None:
-        """Pixels of these test images if all were read; else None, and a worker reads them."""
+    @property
+    def images_pending(self) -> bool:
+        return self._images_wanted is not None
+
+    def test_images(self, indices: list[int]) -> tuple[dict | None, str]:
+        """(pixels, "") if every image was read; else (None, why not, or "" while a worker reads).
+
+        A failed read is not retried while the same images are asked for again (every repaint
+        would); asking for other images, a new result or a reopened suite tries afresh.
+        """
         missing = tuple(i for i in indices if i not in self.test_image_cache)
         if not missing:
-            return {i: self.test_image_cache[i] for i in indices}
-        if not self.images_error and missing != self._images_wanted:
-            self._images_wanted = missing
-            self.read_images(missing)
-        return None
+            return {i: self.test_image_cache[i] for i in indices}, ""
+        if self._images_failed is not None and self._images_failed[0] == missing:
+            return None, self._images_failed[1]
+        if missing != self._images_wanted:
+            self._images_wanted, self._images_failed = missing, None
+            self.read_images(missing, self._generation)
+        return None, ""
 
     @work(thread=True, group="images", exit_on_error=False)
-    def read_images(self, indices: tuple[int, ...]) -> None:
-        try:
-            images = self._read_test_images(indices)
-        except UserError as exc:
-            self.post_message(ImagesReady({}, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - shown in the view; the rest keeps working
-            self.post_message(ImagesReady({}, f"cannot read the test images: "
-                                              f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(ImagesReady(images))
+    def read_images(self, indices: tuple[int, ...], generation: int) -> None:
+        """Read one request's images; requests superseded while waiting are dropped."""
+        with self._read_lock:
+            if indices != self._images_wanted or generation != self._generation:
+                return
+            try:
+                images, error = self._read_test_images(indices), ""
+            except UserError as exc:
+                images, error = {}, str(exc)
+            except Exception as exc:  # noqa: BLE001 - shown in the view; the rest keeps working
+                images, error = {}, f"cannot read the test images: {type(exc).__name__}: {exc}"
+            self.post_message(ImagesReady(indices, generation, images, error))
 
     def _read_test_images(self, indices: tuple[int, ...]) -> dict:
         """Decode test images from the suite's recorded data source (no TensorFlow)."""
@@ -301,14 +315,14 @@ class ExplorerApp(App):
             return state
         if self._features_wanted != key:
             self._features_wanted = key
-            self.compute_feature_maps(key)
+            self.compute_feature_maps(key, self._generation)
         return None
 
     @work(thread=True, group="features", exit_on_error=False)
-    def compute_feature_maps(self, key: FeatureMapsKey) -> None:
+    def compute_feature_maps(self, key: FeatureMapsKey, generation: int) -> None:
         """One forward pass of one image, off the UI thread; superseded requests are dropped."""
         with self._model_lock:
-            if key != self._features_wanted:
+            if key != self._features_wanted or generation != self._generation:
                 return
             try:
                 image = self._read_test_images((key.image,))[key.image]
@@ -317,12 +331,12 @@ class ExplorerApp(App):
 
                 maps = feature_maps(model, image, key.layer, probe)
             except UserError as exc:
-                self.post_message(FeatureMapsReady(key, error=str(exc)))
+                self.post_message(FeatureMapsReady(key, generation, error=str(exc)))
             except Exception as exc:  # noqa: BLE001 - shown in the view
                 self.post_message(FeatureMapsReady(
-                    key, error=f"feature maps failed: {type(exc).__name__}: {exc}"))
+                    key, generation, error=f"feature maps failed: {type(exc).__name__}: {exc}"))
             else:
-                self.post_message(FeatureMapsReady(key, image, maps))
+                self.post_message(FeatureMapsReady(key, generation, image, maps))
 
     def _model_for(self, label: str):
         """The Keras model of ``label`` and its probe; one model is kept loaded at a time."""
@@ -377,11 +391,12 @@ class ExplorerApp(App):
     # -- messages from the worker -----------------------------------------------------------
 
     def on_suite_opened(self, message: SuiteOpened) -> None:
+        self._generation += 1  # replies of workers started before this are stale
         if self.suite is None or self.suite.fingerprint != message.suite.fingerprint:
             with self._source_lock:
                 self._display_source = None
                 self.test_image_cache.clear()
-                self.images_error, self._images_wanted = "", ()
+        self._images_wanted = self._images_failed = None
         self.feature_maps_state, self._features_wanted = None, None  # models may be new
         self.suite = message.suite
         self.slots = message.suite.slots
@@ -404,6 +419,9 @@ class ExplorerApp(App):
         slot = self._slot(message.label)
         if slot is not None:
             slot.result, slot.error = message.result, None
+        self._images_failed = None  # let the views try again
+        if self.feature_maps_state is not None and self.feature_maps_state.error:
+            self.feature_maps_state = self._features_wanted = None
         self.figures[message.label] = ModelFigures(message.result, self.tau)
         self.main.refresh_models()
 
@@ -421,13 +439,18 @@ class ExplorerApp(App):
         self.main.refresh_views()
 
     def on_images_ready(self, message: ImagesReady) -> None:
+        if message.generation != self._generation or not self.screen_stack:
+            return
         self.test_image_cache.update(message.images)
-        self.images_error = message.error
-        self._images_wanted = ()
+        if message.error:
+            self._images_failed = (message.indices, message.error)
+        if message.indices == self._images_wanted:
+            self._images_wanted = None
         self.main.refresh_views()
 
     def on_feature_maps_ready(self, message: FeatureMapsReady) -> None:
-        if message.key == self._features_wanted:
+        if message.key == self._features_wanted and message.generation == self._generation \
+                and self.screen_stack:
             self.feature_maps_state = message
             self.main.refresh_views()
 

@@ -81,10 +81,13 @@ class WeightShiftReady(Message):
 
 
 class ImagesReady(Message):
-    """Test images for the top-inputs view were read (``images``: index → pixels), or not."""
+    """Test images ``indices`` were read (``images``: index → pixels), or not (``error``)."""
 
-    def __init__(self, images: dict, error: str = "") -> None:
+    def __init__(self, indices: tuple[int, ...], generation: int, images: dict,
+                 error: str = "") -> None:
         super().__init__()
+        self.indices = indices
+        self.generation = generation
         self.images = images
         self.error = error
 
@@ -101,9 +104,11 @@ class FeatureMapsKey:
 class FeatureMapsReady(Message):
     """One image's feature maps at one layer (``maps`` (H, W, C)), or why there are none."""
 
-    def __init__(self, key: FeatureMapsKey, image=None, maps=None, error: str = "") -> None:
+    def __init__(self, key: FeatureMapsKey, generation: int, image=None, maps=None,
+                 error: str = "") -> None:
         super().__init__()
         self.key = key
+        self.generation = generation
         self.image = image
         self.maps = maps
         self.error = error

@@ -18,6 +18,7 @@ from tlexplorer.tui.widgets.images import ImageGrid, Tile
 from tlexplorer.tui.widgets.inspect import (
     FeatureMapsView,
     TopInputsView,
+    dense_tile,
     map_tiles,
     prediction_text,
     top_tiles,
@@ -163,19 +164,30 @@ class MainScreen(Screen):
         return self.query_one("#views", ContentSwitcher).current or "model-view"
 
     def _layer_name(self) -> tuple[ModelFigures, str] | None:
+        """The selected model's figures and layer name, if it has a layer with units and images."""
         fig = self.figures
-        if fig is None or not fig.rows:
+        if fig is None or not fig.rows or fig.result.n_images == 0:
             return None
         row = fig.rows[min(self.layer_index, len(fig.rows) - 1)]
-        self.unit_index = min(self.unit_index, row.units - 1)
+        if row.units <= 0:
+            return None
+        self.unit_index = max(0, min(self.unit_index, row.units - 1))
         return fig, row.name
+
+    def _no_layer_message(self) -> str:
+        fig = self.figures
+        if fig is None:
+            return self._slot_message() if self.app.slots else "no data"
+        if not fig.rows or fig.result.n_images == 0:
+            return "this capture has no layers or no test images"
+        return "this layer has no units"
 
     def refresh_inputs(self) -> None:
         """The selected unit's top-activating test images (read by a worker the first time)."""
         view = self.query_one("#inputs", TopInputsView)
         chosen = self._layer_name()
         if chosen is None:
-            view.show("", [], self._slot_message() if self.app.slots else "no data")
+            view.show("", [], self._no_layer_message())
             return
         fig, layer = chosen
         result = fig.result
@@ -200,9 +212,9 @@ class MainScreen(Screen):
             view.show(info, [], "no test images")
             return
         self.pick = min(self.pick, len(tops) - 1)
-        images = self.app.test_images([t.index for t in tops])
+        images, why = self.app.test_images([t.index for t in tops])
         if images is None:
-            view.show(info, [], self.app.images_error or "reading the test images…")
+            view.show(info, [], why or "reading the test images…")
             return
         view.show(info, top_tiles(tops, images, result.class_names, self.pick))
 
@@ -213,7 +225,7 @@ class MainScreen(Screen):
         view = self.query_one("#features", FeatureMapsView)
         chosen = self._layer_name()
         if chosen is None:
-            view.show(None, "", [], self._slot_message() if self.app.slots else "no data")
+            view.show(None, "", [], self._no_layer_message())
             return
         fig, layer = chosen
         result = fig.result
@@ -238,15 +250,24 @@ class MainScreen(Screen):
         from tlexplorer import metrics
 
         dead = metrics.dead_units(stats, result.epsilon)
-        if self._fm_tiles is None or self._fm_tiles[:2] != (state, result):
-            self._fm_tiles = (state, result, *map_tiles(maps, dead, self.unit_index))
-        tiles, vmax = self._fm_tiles[2:]
-        for c, tile in enumerate(tiles):
-            tile.selected = c == self.unit_index
+        dense = maps.shape[0] == maps.shape[1] == 1  # one value per unit: one pixel per unit
+        cached = self._fm_tiles
+        if cached is None or cached[0] is not state or cached[1] is not result:
+            if dense:
+                tile, vmax = dense_tile(maps, dead)
+                made: tuple = ([tile], vmax)
+            else:
+                made = map_tiles(maps, dead, self.unit_index)
+            self._fm_tiles = cached = (state, result, *made)
+        tiles, vmax = cached[2:]
+        if not dense:
+            for c, tile in enumerate(tiles):
+                tile.selected = c == self.unit_index
         info = (f"{layer}\n{'×'.join(str(d) for d in maps.shape)}\n"
                 f"colour: 0 … {vmax:.3g}\n{int(dead.sum())} dead in the capture\n\n"
                 "[dim][ ] page\nn/p image\n↑↓ layer  ←→ model[/]")
-        view.show(Tile(state.image, caption), info, tiles, page=self.fm_page)
+        view.show(Tile(state.image, caption), info, tiles, page=self.fm_page,
+                  tile_width=tiles[0].image.shape[1] if dense else None)
 
     def refresh_model(self) -> None:
         """Another model was selected, or its result changed: rebuild its layers table."""
@@ -329,6 +350,8 @@ class MainScreen(Screen):
     # -- events -----------------------------------------------------------------------------
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != event.data_table.cursor_row:
+            return  # stale: a rebuilt table passes row 0 before its cursor is put back
         if isinstance(event.data_table, (ModelsList, OverviewTable)):
             self.model_index = event.cursor_row
         elif isinstance(event.data_table, LayersTable):
@@ -394,6 +417,8 @@ class MainScreen(Screen):
         view = self.current_view
         if view == "features":
             grid = self.query_one("#fm-grid", ImageGrid)
+            if not grid.tiles:  # still computing: keep the page that holds the unit
+                return
             page = grid.page or 0
             self.fm_page = min(max(page + (1 if delta > 0 else -1), 0), grid.pages - 1)
             self.refresh_features()
@@ -403,6 +428,7 @@ class MainScreen(Screen):
                 return
             units = chosen[0].rows[min(self.layer_index, len(chosen[0].rows) - 1)].units
             self.unit_index = min(max(self.unit_index + delta, 0), units - 1)
+            self.fm_page = None  # feature maps open on the page holding this unit
             self.pick = 0
             self.refresh_inputs()
 

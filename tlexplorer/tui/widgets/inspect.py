@@ -35,7 +35,7 @@ def top_tiles(tops: list[TopInput], images: dict[int, np.ndarray], names: list[s
 
 def map_tiles(maps: np.ndarray, dead: np.ndarray | None, selected: int) -> tuple[list[Tile], float]:
     """One tile per channel of an (H, W, C) output, on one colour scale; returns the scale's top."""
-    channel_max = maps.reshape(-1, maps.shape[-1]).max(axis=0)
+    channel_max = maps.reshape(-1, maps.shape[-1]).max(axis=0) if maps.size else np.zeros(0)
     vmax = float(channel_max.max()) if channel_max.size else 0.0
     tiles = []
     for c in range(maps.shape[-1]):
@@ -44,6 +44,25 @@ def map_tiles(maps: np.ndarray, dead: np.ndarray | None, selected: int) -> tuple
             caption = f"{c} dead"
         tiles.append(Tile(heat(maps[..., c], vmax), [caption], selected=c == selected))
     return tiles, vmax
+
+
+DENSE_PER_ROW = 20
+PAD_GREY = np.array([64, 64, 64], np.uint8)  # cells past the last unit
+
+
+def dense_tile(values: np.ndarray, dead: np.ndarray | None) -> tuple[Tile, float]:
+    """A Dense layer's output as one image, one pixel per unit, ``DENSE_PER_ROW`` a row."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    n = values.size
+    cols = max(1, min(n, DENSE_PER_ROW))
+    rows = -(-n // cols)
+    vmax = float(values.max()) if n else 0.0
+    image = np.empty((rows * cols, 3), np.uint8)
+    image[:n] = heat(values[None], vmax)[0]
+    image[n:] = PAD_GREY
+    n_dead = int(np.sum(dead)) if dead is not None else 0
+    caption = [f"{n} units, {cols} a row", f"{n_dead} dead in the capture"]
+    return Tile(image.reshape(rows, cols, 3), caption), vmax
 
 
 class TopInputsView(Vertical):
@@ -69,10 +88,13 @@ class FeatureMapsView(Horizontal):
                         id="fm-grid")
 
     def show(self, input_tile: Tile | None, info: str, tiles: list[Tile], message: str = "",
-             page: int | None = None) -> None:
+             page: int | None = None, tile_width: int | None = None) -> None:
         self.query_one("#fm-input", ImageGrid).show([input_tile] if input_tile else [])
         self.query_one("#fm-info", Static).update(info)
         grid = self.query_one("#fm-grid", ImageGrid)
-        if tiles:  # small maps in small tiles: one cell per pixel column, 8 to 12 cells wide
+        if tile_width is not None:  # one cell per pixel column, exactly
+            grid.fixed_width = grid.max_width = tile_width
+        elif tiles:  # small maps in small tiles: one cell per pixel column, 8 to 12 cells wide
             grid.fixed_width = min(12, max(8, tiles[0].image.shape[1]))
+            grid.max_width = 20
         grid.show(tiles, message, page=page)
