@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -108,13 +109,17 @@ async def measure_image_views(app, pilot, paints: list[float], out: dict[str, li
         t0 = time.perf_counter()
         await pilot.press(key)
         await _until(ready)
+        t_ready = time.perf_counter()
         await pilot.pause()
-        await asyncio.sleep(0.03)  # the repaint that shows it
+        with contextlib.suppress(SystemExit):  # a key that changes nothing paints nothing
+            await _until(lambda: bool(paints) and paints[-1] >= t_ready, timeout=1.0)
+        await asyncio.sleep(0.03)  # and any repaint that follows it
         return paints[-1] - t0 if paints and paints[-1] >= t0 else float("nan")
 
     images_ready = lambda: not app.images_pending  # noqa: E731
     await pilot.press("1", "i")
-    out["top images: next layer (j)"] = [await timed("j", images_ready)]
+    key = "k" if app.main.layer_index > 0 else "j"  # a key that changes the layer
+    out[f"top images: other layer ({key})"] = [await timed(key, images_ready)]
     out["top images: next unit (])"] = [await timed("right_square_bracket", images_ready)
                                         for _ in range(repeats)]
     await pilot.press("i")
@@ -131,6 +136,8 @@ async def measure_image_views(app, pilot, paints: list[float], out: dict[str, li
     out["feature maps: next image (n)"] = [await timed("n", maps_ready)
                                            for _ in range(min(repeats, 20))]
     n_layers = len(app.main.figures.rows)
+    await pilot.press(*["k"] * app.main.layer_index)  # from the first layer, so every key moves
+    await _until(maps_ready)
     layer_keys = (["j"] * (n_layers - 1) + ["k"] * (n_layers - 1)) or ["j"]
     out["feature maps: next layer (j/k)"] = [await timed(layer_keys[i % len(layer_keys)],
                                                          maps_ready)
