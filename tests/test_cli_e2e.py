@@ -14,7 +14,12 @@ import pytest
 from tlexplorer.cache import CACHE_FORMAT, CacheError, load_result, save_result
 from tlexplorer.cli import main
 from tlexplorer.fsio import read_json
-from tlexplorer.report import LAYER_COLUMNS, SPECTRUM_COLUMNS, SUMMARY_COLUMNS
+from tlexplorer.report import (
+    LAYER_COLUMNS,
+    SPECTRUM_COLUMNS,
+    SUMMARY_COLUMNS,
+    TOP_IMAGES_COLUMNS,
+)
 from tlexplorer.zoo import RECIPES
 
 SUITE = "synthetic-smoke"
@@ -88,6 +93,19 @@ def test_report_csv_contract_and_cache(smoke_ws, capsys):
                   if r["model"] == row["model"] and r["layer"] == "__all__"]
         values = sum(int(r["units"]) for r in layers if r["model"] == row["model"])
         assert sum(counts) > values  # every activation value counted, not one per unit
+    # top_images.csv: per unit, min(k, n_images) images, strongest first, in the test set
+    top = _rows(out / "top_images.csv")
+    assert list(top[0]) == TOP_IMAGES_COLUMNS
+    for row in summary:
+        mine = [r for r in top if r["model"] == row["model"]]
+        units = sum(int(r["units"]) for r in layers if r["model"] == row["model"])
+        assert len(mine) == (units + 1) * min(9, 20)  # hidden units and the output unit
+        unit0 = [r for r in mine if r["layer"] == mine[0]["layer"] and r["unit"] == "0"]
+        acts = [float(r["activation"]) for r in unit0]
+        assert [r["rank"] for r in unit0] == [str(i) for i in range(1, 10)]
+        assert acts == sorted(acts, reverse=True)
+        assert all(0 <= int(r["test_index"]) < 20 and r["image"] == "" for r in mine)
+        assert {r["label"] for r in mine} <= {"triangle", "square"}
     # second run: served from the cache, identical files
     capsys.readouterr()
     assert main(["report", "--workspace", str(smoke_ws)]) == 0
@@ -174,6 +192,9 @@ def test_analyze_any_model_on_class_folders(smoke_ws, tmp_path):
                  "--workspace", str(tmp_path)]) == 0
     rows = _rows(out / "summary.csv")
     assert rows[0]["model"] == "3-vgg16-frozen.keras" and rows[0]["n_images"] == "6"
+    top = _rows(out / "top_images.csv")
+    assert top and all(Path(r["image"]).is_file() for r in top)
+    assert all(Path(r["image"]).parent.name == r["label"] for r in top)  # its class folder
 
 
 def _run_cli(*args, env=None):

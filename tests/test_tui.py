@@ -78,10 +78,15 @@ async def test_export_writes_reports(cached_workspace):
         await pilot.press("e")
         await pilot.pause()
         reports = cached_workspace / "reports"
-        for name in ("summary.csv", "layers.csv", "spectrum.csv"):
+        for name in ("summary.csv", "layers.csv", "spectrum.csv", "claims.csv"):
             assert (reports / name).is_file()
         lines = (reports / "summary.csv").read_text().splitlines()
         assert len(lines) == 6
+        shift = (reports / "weight_shift.csv").read_text().splitlines()
+        assert len(shift) == 1 + len(WEIGHT_SHIFT)  # what the weight-shift pane shows
+        top = (reports / "top_images.csv").read_text().splitlines()
+        units = sum(u for rid in LAYERS for _, u, _ in LAYERS[rid]) + len(LAYERS)  # + outputs
+        assert len(top) == 1 + units * 9
         assert any(str(reports) in n.message for n in app._notifications)
 
 

@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it; done once, at import, before any thread
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write(path: Path, write: Callable[[Path], None], suffix: str = "") -> None:
     """Call ``write(tmp_path)`` and move the finished file to ``path`` in one rename.
 
@@ -30,6 +39,7 @@ def atomic_write(path: Path, write: Callable[[Path], None], suffix: str = "") ->
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give what open() would
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -29,6 +29,8 @@ SPECTRUM_COLUMNS = ["model", "layer", "bin_low", "bin_high", "count"]
 SKIPPED_COLUMNS = ["model", "layer", "layer_class", "reason"]
 CLAIMS_COLUMNS = ["claim", "metric", "spearman_rho", "n", "holds"]
 WEIGHT_SHIFT_COLUMNS = ["model", "layer", "relative_shift", "cosine", "trainable"]
+TOP_IMAGES_COLUMNS = ["model", "layer", "unit", "rank", "test_index", "image", "activation",
+                      "label", "predicted", "confidence"]
 ALL_LAYERS = "__all__"
 
 
@@ -92,12 +94,43 @@ def spectrum_table(results: Sequence[CaptureResult]) -> list[list]:
     return rows
 
 
+def top_image_rows(results: Sequence[CaptureResult],
+                   image_names: Sequence[str] | None = None) -> list[list]:
+    """Per model, layer and unit, the captured top-k test images, strongest first.
+
+    ``image_names`` (test index → file) fills the ``image`` column for real data; the synthetic
+    demo has no files and leaves it empty.
+    """
+    from tlexplorer.topimages import top_inputs
+
+    rows = []
+    for r in results:
+        names = r.class_names
+        for layer in r.layers:
+            if layer.name not in r.topk:
+                continue
+            for unit in range(layer.units):
+                for t in top_inputs(r, layer.name, unit) or []:
+                    image = image_names[t.index] if image_names is not None else ""
+                    rows.append([r.model_label, layer.name, unit, t.rank, t.index, image,
+                                 t.activation, _class(names, t.label), _class(names, t.predicted),
+                                 t.confidence])
+    return rows
+
+
+def _class(names: Sequence[str], index: int) -> str:
+    return names[index] if 0 <= index < len(names) else str(index)
+
+
 def write_reports(results: Sequence[CaptureResult], out_dir: Path,
-                  tau: float = metrics.DEFAULT_TAU, weight_shift=None) -> list[Path]:
+                  tau: float = metrics.DEFAULT_TAU, weight_shift=None,
+                  image_names: Sequence[str] | None = None) -> list[Path]:
     """Write the CSV reports atomically into ``out_dir``; returns the paths written.
 
     ``claims.csv`` checks the poster's claims across ``results``; ``weight_shift.csv`` is
-    written when ``weight_shift`` rows (:class:`tlexplorer.weightshift.LayerShift`) are given.
+    written when ``weight_shift`` rows (:class:`tlexplorer.weightshift.LayerShift`) are given;
+    ``top_images.csv`` lists each unit's top-activating test images (``image_names``: their
+    files, for real data).
     """
     from tlexplorer.claims import check_claims
 
@@ -112,6 +145,7 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
                                                       for s in r.skipped]),
         "claims.csv": _csv(CLAIMS_COLUMNS, [[c.claim, c.metric, c.spearman_rho, c.n, c.holds]
                                             for c in check_claims(results, tau)]),
+        "top_images.csv": _csv(TOP_IMAGES_COLUMNS, top_image_rows(results, image_names)),
     }
     if weight_shift is not None:
         files["weight_shift.csv"] = _csv(
@@ -179,10 +213,18 @@ def run_report(args) -> int:
     out = args.out or (args.workspace / "reports")
     results = [s.result for s in trained]
     shifts = _weight_shift(suite, args.vgg_weights, console)
-    written = write_reports(results, out, _tau(args), weight_shift=shifts)
+    written = write_reports(results, out, _tau(args), weight_shift=shifts,
+                            image_names=test_image_names(suite))
     _print_summary(console, results, _tau(args), suite)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 0
+
+
+def test_image_names(suite) -> list[str] | None:
+    """The suite's test files in test-set order (real data), or None (synthetic demo)."""
+    if suite.info.get("data", {}).get("kind") != "folder":
+        return None
+    return suite.source().files("test")[0]
 
 
 def _weight_shift(suite, vgg_weights, console):
@@ -274,7 +316,8 @@ def run_analyze(args) -> int:
         save_result(path, result, extra={"model_file": str(model_path)})
     result.model_label = label
     out = args.out or Path("reports") / model_path.stem
-    written = write_reports([result], out, _tau(args))
+    names = [str(r.path) for r in records] if len(records) == result.n_images else None
+    written = write_reports([result], out, _tau(args), image_names=names)
     _print_summary(console, [result], _tau(args))
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 0

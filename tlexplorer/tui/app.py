@@ -490,7 +490,7 @@ class ExplorerApp(App):
         return check_claims(results, self.tau)
 
     def export_reports(self) -> None:
-        from tlexplorer.report import write_reports
+        from tlexplorer.report import test_image_names, write_reports
 
         results = [self.figures[s.label].result for s in self.slots if s.label in self.figures]
         if not results:
@@ -498,8 +498,10 @@ class ExplorerApp(App):
             return
         out = self.workspace / "reports"
         try:
-            written = write_reports(results, out, self.tau)
-        except OSError as exc:
+            names = test_image_names(self.suite) if self.suite is not None else None
+            written = write_reports(results, out, self.tau, weight_shift=self.weight_shift,
+                                    image_names=names)
+        except (OSError, UserError) as exc:
             self.notify(f"export failed: {exc}", severity="error")
             return
         self.notify(f"wrote {len(written)} CSV files ({len(results)} models) to {out}",
