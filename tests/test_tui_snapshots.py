@@ -70,3 +70,33 @@ def test_top_images_view(snap_compare, cached_workspace, size):
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+def test_feature_maps_view(snap_compare, cached_workspace, monkeypatch):
+    """Model 3, conv1, the top image of unit 2: eight maps (two captioned dead) at 80×24.
+
+    The forward pass is replaced (the fabricated models are not loadable): channel c of the
+    map is a left-to-right ramp scaled by c, so the picture is known.
+    """
+    import numpy as np
+
+    def feature_maps(model, image, layer, probe=None):
+        ramp = np.linspace(0.0, 1.0, 8, dtype=np.float32)[None, :, None]
+        return np.broadcast_to(ramp * np.arange(8, dtype=np.float32), (8, 8, 8)).copy()
+
+    monkeypatch.setattr("tlexplorer.capture.featuremaps.feature_maps", feature_maps)
+    monkeypatch.setattr("tlexplorer.tui.app.ExplorerApp._model_for",
+                        lambda self, label: (None, None))
+    app = create_app(cached_workspace)
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("3", "i", "right_square_bracket", "right_square_bracket", "f")
+        for _ in range(200):
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            if pilot.app.screen.query_one("#fm-grid").tiles:
+                break
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=before)
