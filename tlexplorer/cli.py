@@ -183,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="capture activations and write CSV reports",
         description="Capture what is not cached (one pass over the test set "
-        "per model) and write summary.csv, layers.csv, "
-        "spectrum.csv.",
+        "per model) and write summary.csv, layers.csv, spectrum.csv, claims.csv, "
+        "weight_shift.csv, top_images.csv and skipped_layers.csv.",
     )
     _add_workspace(report)
     _add_source(report, required=False)
