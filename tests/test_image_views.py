@@ -100,6 +100,24 @@ def test_predictions_sigmoid_and_softmax():
     assert predicted.tolist() == [0, 1, 1] and confidence == pytest.approx([0.7, 0.6, 0.9])
 
 
+def test_unit_order_by_index_strength_and_selectivity():
+    from tlexplorer.capture.result import LayerStats
+    from tlexplorer.topimages import unit_order
+
+    stats = LayerStats(name="L", index=0, kind="conv", layer_class="Conv2D", activation="relu",
+                       units=5, positions=4, is_output=False, n_images=10)
+    stats.unit_max = np.array([2.0, 0.0, 5.0, 5.0, 1.0], np.float32)  # unit 1 never fired
+    stats.unit_fire_count = np.array([9, 0, 3, 7, 3])
+    result = CaptureResult("x", "x", layers=[stats], skipped=[], labels=np.zeros(10),
+                           scores=np.zeros(10, np.float32), class_names=["a", "b"])
+    assert unit_order(result, "L", "index").tolist() == [0, 1, 2, 3, 4]
+    assert unit_order(result, "L", "max").tolist() == [2, 3, 0, 4, 1]  # ties: lower index first
+    # fewest images first; on equal counts the stronger unit; the dead unit last
+    assert unit_order(result, "L", "selective").tolist() == [2, 4, 3, 0, 1]
+    with pytest.raises(ValueError, match="unknown unit order"):
+        unit_order(result, "L", "random")
+
+
 def test_top_inputs_skips_empty_slots_and_joins_predictions():
     result = _tiny_result(np.array([0.2, 0.5, 0.1], np.float32))
     tops = top_inputs(result, "L", 0)
@@ -179,6 +197,17 @@ async def test_top_images_view_shows_the_units_top_test_images(cached_workspace)
         assert app.screen.unit_index == 10
         await pilot.press("right_curly_bracket")
         assert app.screen.unit_index == 15  # conv2 has 16 units
+        # s: strongest unit first, then [ ] walk down the maxima
+        stats = result.layers[1]
+        await pilot.press("s")
+        assert app.screen.unit_order == "max"
+        assert app.screen.unit_index == int(np.argmax(stats.unit_max))
+        await pilot.press("right_square_bracket")
+        second = np.argsort(-stats.unit_max.astype(np.float64), kind="stable")[1]
+        assert app.screen.unit_index == int(second)
+        assert "2 of 16 strongest first" in str(app.screen.query_one("#topk-info").content)
+        await pilot.press("s", "s")  # selective, then back to index order
+        assert app.screen.unit_order == "index" and app.screen.unit_index == 0
 
 
 async def test_top_images_view_says_a_dead_unit_fires_on_nothing(cached_workspace):

@@ -69,6 +69,33 @@ def unit_info(result: CaptureResult, layer: str, unit: int) -> UnitInfo:
                     float(stats.unit_fire_count[unit]) / n, dead)
 
 
+UNIT_ORDERS = {
+    "index": "by index",
+    "max": "strongest first (max activation)",
+    "selective": "most selective first (fires on the fewest images; dead last)",
+}
+
+
+def unit_order(result: CaptureResult, layer: str, order: str = "index") -> np.ndarray:
+    """The layer's unit indices in the order the top-images view steps through them.
+
+    ``max``: highest maximum activation first. ``selective``: units that fired on the fewest
+    test images first (ties: higher maximum first), dead units at the end. Ties keep index order.
+    """
+    stats = layer_stats(result, layer)
+    units = np.arange(stats.units)
+    if order == "index":
+        return units
+    peak = np.asarray(stats.unit_max, dtype=np.float64)
+    if order == "max":
+        return units[np.lexsort((units, -peak))]
+    if order == "selective":
+        dead = metrics.dead_units(stats, result.epsilon)
+        fired = np.asarray(stats.unit_fire_count, dtype=np.int64)
+        return units[np.lexsort((units, -peak, fired, dead))]
+    raise ValueError(f"unknown unit order {order!r}; one of {', '.join(UNIT_ORDERS)}")
+
+
 def top_inputs(result: CaptureResult, layer: str, unit: int) -> list[TopInput] | None:
     """The unit's top-activating test images, strongest first; None if top-k was not captured.
 

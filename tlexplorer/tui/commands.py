@@ -19,6 +19,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Toggle claims", "toggle_claims", "the poster's claims checked on these models (a)"),
     ("Toggle top-activating images", "toggle_inputs",
      "the selected unit's top test images (i; [ ] unit, n/p pick)"),
+    ("Cycle unit order", "cycle_unit_order",
+     "top images: units by index, strongest first, or most selective first (s)"),
     ("Toggle feature maps", "toggle_features",
      "one test image's feature maps at the selected layer (f; [ ] page, n/p image)"),
     ("Cycle τ", "cycle_tau", "τ of the dormant test: 0.025, 0.1, 0.25, 0.5 (t)"),

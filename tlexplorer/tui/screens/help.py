@@ -25,6 +25,7 @@ HELP = """\
 | f | feature maps of one test image at the selected layer (one forward pass) |
 | [ ] | top images: previous / next unit; feature maps: previous / next page of channels |
 | { } | top images: unit −10 / +10 |
+| s | top images: step through units by index, strongest first, or most selective first |
 | n p | top images: pick the next / previous image; feature maps: next / previous test image |
 | t | cycle τ of the dormant test: 0.025, 0.1, 0.25, 0.5 |
 | e | export CSV reports to WORKSPACE/reports/ |

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -56,6 +57,7 @@ class MainScreen(Screen):
         Binding("right_square_bracket", "step(1)", "unit/page", show=False),
         Binding("left_curly_bracket", "step(-10)", "unit −10", show=False),
         Binding("right_curly_bracket", "step(10)", "unit +10", show=False),
+        Binding("s", "cycle_unit_order", "unit order", show=False),
         Binding("n", "next_image(1)", "next image", show=False),
         Binding("p", "next_image(-1)", "previous image", show=False),
         Binding("e", "export", "export CSV", id="export"),
@@ -74,6 +76,7 @@ class MainScreen(Screen):
     _message_text = None
     # the image views' selection: unit of the layer, picked top image, feature-map image and page
     unit_index = 0
+    unit_order = "index"  # how [ ] step through units: a key of topimages.UNIT_ORDERS
     pick = 0
     fm_image = 0
     fm_page: int | None = None
@@ -194,10 +197,14 @@ class MainScreen(Screen):
         unit = topimages.unit_info(result, layer, self.unit_index)
         view.border_title = f"top-activating test images — model {result.model_label} · " \
                             f"{layer} · unit {unit.unit} of {unit.units}"
-        info = (f"unit {unit.unit}/{unit.units - 1} [dim]([ ] ±1, {{ }} ±10)[/] · "
-                f"max {unit.max:.4g} · fires on {unit.fire_rate:.0%} of "
-                f"{result.n_images} test images" + (" · [b red]dead[/]" if unit.dead else "")
-                + " · [dim]n/p pick, f feature maps[/]")
+        order = topimages.unit_order(result, layer, self.unit_order)
+        position = int(np.flatnonzero(order == self.unit_index)[0]) + 1
+        info = (f"unit {unit.unit}/{unit.units - 1} · {position} of {unit.units} "
+                f"{topimages.UNIT_ORDERS[self.unit_order]} · max {unit.max:.4g} · fires on "
+                f"{unit.fire_rate:.0%} of {result.n_images} test images"
+                + (" · [b red]dead[/]" if unit.dead else "")
+                + "\n[dim][ ] next unit, { } ±10, s unit order, n/p pick an image, "
+                  "f its feature maps[/]")
         tops = topimages.top_inputs(result, layer, self.unit_index)
         if tops is None:
             view.show(info, [], f"no top-activating images for {layer}: this capture kept "
@@ -426,11 +433,25 @@ class MainScreen(Screen):
             chosen = self._layer_name()
             if chosen is None:
                 return
-            units = chosen[0].rows[min(self.layer_index, len(chosen[0].rows) - 1)].units
-            self.unit_index = min(max(self.unit_index + delta, 0), units - 1)
+            fig, layer = chosen
+            order = topimages.unit_order(fig.result, layer, self.unit_order)
+            position = int(np.flatnonzero(order == self.unit_index)[0])
+            self.unit_index = int(order[min(max(position + delta, 0), len(order) - 1)])
             self.fm_page = None  # feature maps open on the page holding this unit
             self.pick = 0
             self.refresh_inputs()
+
+    def action_cycle_unit_order(self) -> None:
+        """s: step through units by index, strongest first, or most selective first."""
+        names = list(topimages.UNIT_ORDERS)
+        self.unit_order = names[(names.index(self.unit_order) + 1) % len(names)]
+        chosen = self._layer_name()
+        if chosen is not None:  # start at the first unit of the new order
+            self.unit_index = int(topimages.unit_order(chosen[0].result, chosen[1],
+                                                       self.unit_order)[0])
+            self.pick, self.fm_page = 0, None
+        self.notify(f"units {topimages.UNIT_ORDERS[self.unit_order]}", timeout=3)
+        self.refresh_views()
 
     def action_next_image(self, delta: int) -> None:
         """n/p: the next top image (top-images view), the next test image (feature maps)."""
