@@ -69,10 +69,15 @@ def unit_info(result: CaptureResult, layer: str, unit: int) -> UnitInfo:
                     float(stats.unit_fire_count[unit]) / n, dead)
 
 
-UNIT_ORDERS = {
+UNIT_ORDERS = {  # order → how the view names it
     "index": "by index",
-    "max": "strongest first (max activation)",
-    "selective": "most selective first (fires on the fewest images; dead last)",
+    "max": "strongest first",
+    "selective": "most selective first",
+}
+UNIT_ORDER_HELP = {
+    "index": "units by index",
+    "max": "units strongest first: highest maximum activation over the test set",
+    "selective": "units most selective first: fired on the fewest test images (dead ones last)",
 }
 
 

@@ -450,7 +450,7 @@ class MainScreen(Screen):
             self.unit_index = int(topimages.unit_order(chosen[0].result, chosen[1],
                                                        self.unit_order)[0])
             self.pick, self.fm_page = 0, None
-        self.notify(f"units {topimages.UNIT_ORDERS[self.unit_order]}", timeout=3)
+        self.notify(topimages.UNIT_ORDER_HELP[self.unit_order], timeout=4)
         self.refresh_views()
 
     def action_next_image(self, delta: int) -> None:
