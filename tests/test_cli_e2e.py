@@ -351,3 +351,23 @@ async def test_explorer_feature_maps_of_a_trained_model(smoke_ws):
         assert state.key.image == (key.image + 1) % app.figures["3"].result.n_images
         state = await maps_of(("j",))
         assert state.key.layer == app.figures["3"].rows[1].name and not state.error
+
+
+def test_bench_on_a_given_model_and_its_feature_map_timing(smoke_ws, capsys):
+    import json
+
+    model = smoke_ws / "models" / SUITE / "3-vgg16-frozen.keras"
+    assert main(["bench", "--model", str(model), "--images", "8", "--batch", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["images"] == 8 and result["batch"] == 4 and result["topk"] == 9
+    assert result["predict_img_s"] > 0 and result["capture_img_s"] > 0
+    assert result["ratio"] == pytest.approx(result["capture_img_s"] / result["predict_img_s"],
+                                            abs=0.002)
+    assert main(["bench", "--model", str(model), "--feature-maps", "--json"]) == 0
+    timing = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    from tlexplorer.capture.probe import build_probe
+    from tlexplorer.zoo import load_model
+
+    probed = [p.name for p in build_probe(load_model(model)).layers]
+    assert list(timing["feature_maps_ms"]) == probed and "block5_conv3" in probed
+    assert all(ms > 0 for ms in timing["feature_maps_ms"].values())

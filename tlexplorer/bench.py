@@ -123,6 +123,40 @@ def run_benchmark(model, images: int, batch: int, repeats: int = 2, topk: int = 
     }
 
 
+def run_feature_map_benchmark(model, repeats: int = 5, log=print) -> dict:
+    """What the explorer's feature-map view costs: one image, every probed layer.
+
+    Per layer, the median of ``repeats`` calls of :func:`capture.featuremaps.feature_maps` after
+    one warm-up call (the view pays that first call once per layer and model).
+    """
+    import statistics
+
+    import numpy as np
+
+    from tlexplorer.capture.featuremaps import feature_maps
+    from tlexplorer.capture.probe import build_probe
+    from tlexplorer.quiet import import_tensorflow
+
+    tf, _ = import_tensorflow()
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    image = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)
+    probe = build_probe(model)
+    per_layer, first = {}, {}
+    for layer in probe.layers:
+        log(f"feature maps of {layer.name}…")
+        start = time.perf_counter()
+        feature_maps(model, image, layer.name, probe)
+        first[layer.name] = round(1000 * (time.perf_counter() - start), 1)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            feature_maps(model, image, layer.name, probe)
+            times.append(time.perf_counter() - start)
+        per_layer[layer.name] = round(1000 * statistics.median(times), 1)
+    return {"model": model.name, "input_shape": list(shape), "repeats": repeats,
+            "feature_maps_ms": per_layer, "first_call_ms": first, "tensorflow": tf.__version__}
+
+
 def run_bench(args) -> int:
     from tlexplorer.console import console
 
@@ -136,6 +170,15 @@ def run_bench(args) -> int:
         with console.status("building the VGG16 transfer model (random weights)…"):
             model = default_model(args.image_size)
     log = console.log if not args.json else (lambda *a, **k: None)
+    if args.feature_maps:
+        result = run_feature_map_benchmark(model, log=log)
+        if not args.json:
+            console.print(f"model {result['model']} {result['input_shape']}: one image's "
+                          "feature maps per layer, median of 5 (first call)")
+            for name, ms in result["feature_maps_ms"].items():
+                console.print(f"  {name:24s} {ms:8.1f} ms  ({result['first_call_ms'][name]:.1f})")
+        print(json.dumps(result))
+        return 0
     result = run_benchmark(model, args.images, args.batch, topk=args.topk, log=log)
     if not args.json:
         console.print(f"model {result['model']} {result['input_shape']}, "

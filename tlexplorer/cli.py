@@ -256,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="top-activating images kept per unit (0 turns tracking off)",
     )
     bench.add_argument(
+        "--feature-maps",
+        action="store_true",
+        help="instead, time the explorer's feature-map view: one image through each "
+        "probed layer (median of 5 after a warm-up)",
+    )
+    bench.add_argument(
         "--json",
         action="store_true",
         help="print only one JSON object (also printed last without --json)",
