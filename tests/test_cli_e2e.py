@@ -371,3 +371,18 @@ def test_bench_on_a_given_model_and_its_feature_map_timing(smoke_ws, capsys):
     probed = [p.name for p in build_probe(load_model(model)).layers]
     assert list(timing["feature_maps_ms"]) == probed and "block5_conv3" in probed
     assert all(ms > 0 for ms in timing["feature_maps_ms"].values())
+
+
+def test_options_before_the_command_are_kept():
+    from tlexplorer.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["--workspace", "W", "--vgg-weights", "w.h5", "--image-size", "40",
+                              "--split", "10,4,6", "train", "--demo"])
+    assert (args.workspace, args.vgg_weights, args.image_size, args.split) == (
+        Path("W"), Path("w.h5"), 40, (10, 4, 6))
+    args = parser.parse_args(["--tau", "0.3", "report", "--tau", "0.2"])
+    assert args.tau == 0.2  # after the command wins
+    args = parser.parse_args(["train", "--demo"])
+    assert (args.workspace, args.vgg_weights, args.image_size) == (Path("."), None, None)
+    assert parser.parse_args(["--image-size", "40", "bench"]).image_size == 40

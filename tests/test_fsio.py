@@ -10,14 +10,17 @@ import pytest
 from tlexplorer import fsio
 
 
-def test_atomic_write_gives_umask_permissions_not_mkstemps_0600(tmp_path, monkeypatch):
-    monkeypatch.setattr(fsio, "_UMASK", 0o022)
+def test_atomic_write_gives_the_mode_open_would_not_mkstemps_0600(tmp_path):
     path = tmp_path / "report.csv"
-    fsio.atomic_write_text(path, "a,b\n")
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
-    monkeypatch.setattr(fsio, "_UMASK", 0o077)
-    fsio.atomic_write_text(path, "a,b\n1,2\n")
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    old = os.umask(0o022)
+    try:
+        fsio.atomic_write_text(path, "a,b\n")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+        os.umask(0o077)
+        fsio.atomic_write_text(path, "a,b\n1,2\n")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    finally:
+        os.umask(old)
     assert path.read_text() == "a,b\n1,2\n"
 
 

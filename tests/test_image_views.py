@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fake_workspace import LAYERS, SOURCE, TOPK, make_result
@@ -397,11 +399,12 @@ async def test_recapture_while_feature_maps_are_shown_keeps_the_app_alive(cached
         await pilot.press("2", "f")
         state = await _maps_settled(app, pilot)
         assert not state.error
+        before = app.figures["2"].result
         app.post_message(ModelReady("2", make_result(2), cached=False))  # what `r` ends with
         await pilot.pause()
         await pilot.pause()
         assert app.is_running and app.screen.current_view == "features"
-        assert app.figures["2"].result is not state  # a new result object, maps still shown
+        assert app.figures["2"].result is not before  # a new result object, maps still shown
         assert len(_grid(app, "#fm-grid").tiles) == 8
         assert fake_forward.calls == ["conv1"]  # the same maps: no second forward pass
 
@@ -434,3 +437,27 @@ async def test_a_failed_image_read_does_not_block_other_images(cached_workspace,
         await pilot.press("left_square_bracket")  # back to the unit whose read failed: retried
         await _settle_images(app, pilot)
         assert len(grid.tiles) == TOPK and app.screen.unit_index == 0
+
+
+def test_top_images_csv_names_files_of_real_data_and_survives_their_loss(tmp_path):
+    """top_images.csv maps test_index to the split's files; a missing data folder leaves the
+    names out with a reason instead of failing the whole report."""
+    import shutil
+
+    from data_fixtures import make_kaggle
+
+    from tlexplorer.data.sources import open_folder
+    from tlexplorer.report import test_image_names
+    from tlexplorer.session import Suite
+
+    root = make_kaggle(tmp_path / "train", 6)
+    source = open_folder(root, 16, (4, 2, 4))
+    suite = Suite(tmp_path, "real-paper", {"data": source.to_json()})
+    names, why = test_image_names(suite)
+    assert why == "" and names == source.files("test")[0] and len(names) == 4
+    assert all(Path(n).is_file() for n in names)
+    shutil.rmtree(root)
+    names, why = test_image_names(suite)
+    assert names is None and "no file names" in why
+    synthetic = Suite(tmp_path, "synthetic-demo", {"data": SOURCE.to_json()})
+    assert test_image_names(synthetic) == (None, "")

@@ -76,6 +76,7 @@ async def test_export_writes_reports(cached_workspace):
     async with app.run_test(size=SIZE) as pilot:
         await _ready(app, pilot)
         await pilot.press("e")
+        await app.workers.wait_for_complete()  # the export runs in a thread worker
         await pilot.pause()
         reports = cached_workspace / "reports"
         for name in ("summary.csv", "layers.csv", "spectrum.csv", "claims.csv"):
@@ -347,3 +348,15 @@ async def test_explorer_trains_with_the_given_weights_and_sizes(tmp_path, monkey
         await _ready(app, pilot)
         assert app.outcome == "failed"
     assert seen == {"image_size": 40, "split": (10, 4, 6), "vgg": weights, "source_size": 40}
+
+
+async def test_weight_shift_in_the_app_uses_the_given_vgg_weights(cached_workspace, monkeypatch):
+    seen = []
+    monkeypatch.setattr(weightshift, "load_cached_weight_shift", lambda suite: None)
+    monkeypatch.setattr(weightshift, "cached_weight_shift",
+                        lambda suite, vgg_weights=None: seen.append(vgg_weights) or [])
+    weights = cached_workspace / "vgg.h5"
+    app = create_app(cached_workspace, vgg_weights=weights)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+    assert seen == [weights]

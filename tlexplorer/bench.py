@@ -168,7 +168,7 @@ def run_bench(args) -> int:
         model = load_model(args.model)
     else:
         with console.status("building the VGG16 transfer model (random weights)…"):
-            model = default_model(args.image_size)
+            model = default_model(args.image_size or 150)
     log = console.log if not args.json else (lambda *a, **k: None)
     if args.feature_maps:
         result = run_feature_map_benchmark(model, log=log)

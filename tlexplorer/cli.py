@@ -14,6 +14,8 @@ from pathlib import Path
 from tlexplorer import __version__
 from tlexplorer.errors import Cancelled, UserError
 
+BENCH_IMAGE_SIZE = 150
+
 EPILOG = """\
 commands:
   (none)    open the explorer (a terminal app) on the workspace
@@ -136,6 +138,22 @@ def _add_vgg_weights(p: argparse.ArgumentParser, help_text: str) -> None:
     p.add_argument("--vgg-weights", type=Path, default=None, metavar="FILE", help=help_text)
 
 
+def _keep_top_level_values(parser: argparse.ArgumentParser) -> None:
+    """Let ``tlexplorer --workspace W train`` mean ``tlexplorer train --workspace W``.
+
+    argparse copies every subcommand default over the main parser's values, so an option given
+    before the command was silently lost. A subcommand option that the main parser also has
+    now adds nothing unless given; the main parser's default (or value) stays otherwise.
+    """
+    top = {action.dest for action in parser._actions}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for option in sub._actions:
+                    if option.dest in top and option.dest != "help":
+                        option.default = argparse.SUPPRESS
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tlexplorer",
@@ -240,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--images", type=_positive_int, default=128, metavar="N")
     bench.add_argument("--batch", type=_positive_int, default=32, metavar="B")
-    bench.add_argument("--image-size", type=_positive_int, default=150, metavar="PX")
+    bench.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
+                       help=f"input size of the default model (default {BENCH_IMAGE_SIZE})")
     bench.add_argument(
         "--model",
         type=Path,
@@ -284,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="download folder (default: ./data)",
     )
     fetch.add_argument("--url", default=None, help=argparse.SUPPRESS)
+    _keep_top_level_values(parser)
     return parser
 
 

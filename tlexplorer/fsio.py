@@ -7,19 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)  # the only way to read it; done once, at import, before any thread
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 def atomic_write(path: Path, write: Callable[[Path], None], suffix: str = "") -> None:
@@ -30,20 +21,29 @@ def atomic_write(path: Path, write: Callable[[Path], None], suffix: str = "") ->
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _new_temp(path, suffix)
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give what open() would
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _new_temp(path: Path, suffix: str) -> Path:
+    """A new empty temp file beside ``path``, made with the mode a plain open() gives.
+
+    (``tempfile.mkstemp`` makes 0600, which left reports and models unreadable to a group.)
+    """
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp{suffix}"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

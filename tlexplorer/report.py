@@ -151,6 +151,8 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
         files["weight_shift.csv"] = _csv(
             WEIGHT_SHIFT_COLUMNS,
             [[w.model, w.layer, w.relative_shift, w.cosine, w.trainable] for w in weight_shift])
+    if weight_shift is None:  # an older run's file would pass for this run's
+        (out_dir / "weight_shift.csv").unlink(missing_ok=True)
     written = []
     for name, text in files.items():
         atomic_write_text(out_dir / name, text)
@@ -213,18 +215,32 @@ def run_report(args) -> int:
     out = args.out or (args.workspace / "reports")
     results = [s.result for s in trained]
     shifts = _weight_shift(suite, args.vgg_weights, console)
-    written = write_reports(results, out, _tau(args), weight_shift=shifts,
-                            image_names=test_image_names(suite))
+    names, why = test_image_names(suite)
+    if why:
+        console.print(why)
+    written = write_reports(results, out, _tau(args), weight_shift=shifts, image_names=names)
     _print_summary(console, results, _tau(args), suite)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 0
 
 
-def test_image_names(suite) -> list[str] | None:
-    """The suite's test files in test-set order (real data), or None (synthetic demo)."""
+def test_image_names(suite) -> tuple[list[str] | None, str]:
+    """The suite's test files in test-set order, or (None, why not).
+
+    The synthetic demo has no files. For real data the names come from the recorded split; if
+    the data folder is gone or changed, the reports are still written, without file names.
+    """
+    from tlexplorer.errors import UserError
+
     if suite.info.get("data", {}).get("kind") != "folder":
-        return None
-    return suite.source().files("test")[0]
+        return None, ""
+    try:
+        source = suite.source()
+    except (UserError, ValueError, OSError, KeyError) as exc:
+        return None, f"top_images.csv has no file names: {exc}"
+    if source.fingerprint != suite.fingerprint:
+        return None, "top_images.csv has no file names: the test set changed since the capture"
+    return source.files("test")[0], ""
 
 
 def _weight_shift(suite, vgg_weights, console):

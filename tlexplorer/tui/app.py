@@ -241,7 +241,7 @@ class ExplorerApp(App):
                 else:
                     self._post_progress(ProgressState("", "weight shift: loading the models"),
                                         force=True)
-                    rows = weightshift.cached_weight_shift(suite)
+                    rows = weightshift.cached_weight_shift(suite, self.vgg_weights)
         except UserError as exc:
             self.post_message(WeightShiftReady(None, str(exc)))
         except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
@@ -490,22 +490,30 @@ class ExplorerApp(App):
         return check_claims(results, self.tau)
 
     def export_reports(self) -> None:
-        from tlexplorer.report import test_image_names, write_reports
-
         results = [self.figures[s.label].result for s in self.slots if s.label in self.figures]
         if not results:
             self.notify("nothing to export yet: no model has results", severity="warning")
             return
+        self.notify(f"exporting {len(results)} models…", timeout=2)
+        self._export(results, self.tau, self.weight_shift, self.suite)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export(self, results: list, tau: float, weight_shift, suite) -> None:
+        """Write the CSV files off the UI thread (top_images.csv is ~200k rows at paper scale)."""
+        from tlexplorer.report import test_image_names, write_reports
+
         out = self.workspace / "reports"
         try:
-            names = test_image_names(self.suite) if self.suite is not None else None
-            written = write_reports(results, out, self.tau, weight_shift=self.weight_shift,
+            names, why = test_image_names(suite) if suite is not None else (None, "")
+            written = write_reports(results, out, tau, weight_shift=weight_shift,
                                     image_names=names)
-        except (OSError, UserError) as exc:
-            self.notify(f"export failed: {exc}", severity="error")
+        except (OSError, UserError, ValueError) as exc:
+            self.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
             return
-        self.notify(f"wrote {len(written)} CSV files ({len(results)} models) to {out}",
-                    title="exported", timeout=8)
+        text = f"wrote {len(written)} CSV files ({len(results)} models) to {out}"
+        if why:
+            text += f"; {why}"
+        self.call_from_thread(self.notify, text, title="exported", timeout=8)
 
     async def action_quit(self) -> None:
         """Quit cleanly: cancel the work and give it a moment to stop."""
