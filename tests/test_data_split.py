@@ -123,3 +123,20 @@ def test_fingerprint_follows_file_size(tmp_path: Path) -> None:
     reloaded = split_from_json(scan.root, split.to_json())
     assert reloaded.fingerprint != split.fingerprint
     assert make_split(scan, sizes=(4, 2, 2)).fingerprint == reloaded.fingerprint
+
+
+def test_suite_refuses_another_image_size_for_the_same_split(tmp_path: Path) -> None:
+    """The folder fingerprint leaves the image size out; training must not mix sizes."""
+    from tlexplorer.data.sources import open_folder
+    from tlexplorer.presets import get_preset
+    from tlexplorer.training import _ensure_suite_json
+
+    root = make_kaggle(tmp_path / "train", 6)
+    preset = get_preset("smoke")
+    directory = tmp_path / "suite"
+    directory.mkdir()
+    _ensure_suite_json(directory, open_folder(root, 48, (4, 2, 4)), preset)
+    _ensure_suite_json(directory, open_folder(root, 48, (4, 2, 4)), preset)  # same: fine
+    with pytest.raises(UserError, match="trained at 48 px, not 32 px"):
+        _ensure_suite_json(directory, open_folder(root, 32, (4, 2, 4)), preset)
+    assert json.loads((directory / "suite.json").read_text())["data"]["image_size"] == 48

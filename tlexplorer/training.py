@@ -161,6 +161,12 @@ def _ensure_suite_json(directory: Path, source: DataSource, preset: Preset) -> N
                 f"{directory} holds models trained on other data (fingerprint "
                 f"{old['data']['fingerprint']}, now {source.fingerprint}); use another --workspace"
             )
+        size = old.get("data", {}).get("image_size") if old else None
+        if size not in (None, source.image_size):
+            raise UserError(
+                f"{directory} holds models trained at {size} px, not {source.image_size} px; "
+                "drop --image-size or use another --workspace"
+            )
     atomic_write_json(path, info)
 
 
