@@ -461,3 +461,27 @@ def test_top_images_csv_names_files_of_real_data_and_survives_their_loss(tmp_pat
     assert names is None and "no file names" in why
     synthetic = Suite(tmp_path, "synthetic-demo", {"data": SOURCE.to_json()})
     assert test_image_names(synthetic) == (None, "")
+
+
+async def test_go_to_a_test_image_by_number(cached_workspace, fake_forward):
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("g")
+        await pilot.pause()
+        from textual.widgets import Input
+
+        field = app.screen.query_one("#goto-input", Input)
+        field.value = "40"  # the fake test set has 0 … 39
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "not a test image" in str(app.screen.query_one("#goto-error").content)
+        field.value = "17"
+        await pilot.press("enter")
+        state = await _maps_settled(app, pilot)
+        assert app.screen.current_view == "features" and state.key.image == 17
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.fm_image == 17 and app.screen.current_view == "features"

@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str, str]] = [
      "top images: units by index, strongest first, or most selective first (s)"),
     ("Toggle feature maps", "toggle_features",
      "one test image's feature maps at the selected layer (f; [ ] page, n/p image)"),
+    ("Go to test image", "goto_image", "feature maps of test image number N (g)"),
     ("Cycle τ", "cycle_tau", "τ of the dormant test: 0.025, 0.1, 0.25, 0.5 (t)"),
     ("Export CSV reports", "export", "write WORKSPACE/reports/*.csv (e)"),
     ("Recapture selected model", "recapture", "capture the selected model again (r)"),

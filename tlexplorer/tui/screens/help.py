@@ -27,6 +27,7 @@ HELP = """\
 | { } | top images: unit −10 / +10 |
 | s | top images: step through units by index, strongest first, or most selective first |
 | n p | top images: pick the next / previous image; feature maps: next / previous test image |
+| g | feature maps of test image number N (asks for N) |
 | t | cycle τ of the dormant test: 0.025, 0.1, 0.25, 0.5 |
 | e | export CSV reports to WORKSPACE/reports/ |
 | r | recapture the selected model |

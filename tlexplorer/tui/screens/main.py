@@ -58,6 +58,7 @@ class MainScreen(Screen):
         Binding("left_curly_bracket", "step(-10)", "unit −10", show=False),
         Binding("right_curly_bracket", "step(10)", "unit +10", show=False),
         Binding("s", "cycle_unit_order", "unit order", show=False),
+        Binding("g", "goto_image", "go to image", show=False),
         Binding("n", "next_image(1)", "next image", show=False),
         Binding("p", "next_image(-1)", "previous image", show=False),
         Binding("e", "export", "export CSV", id="export"),
@@ -452,6 +453,25 @@ class MainScreen(Screen):
             self.pick, self.fm_page = 0, None
         self.notify(topimages.UNIT_ORDER_HELP[self.unit_order], timeout=4)
         self.refresh_views()
+
+    def action_goto_image(self) -> None:
+        """g: the feature maps of a test image given by its number."""
+        fig = self.figures
+        if fig is None or fig.result.n_images == 0:
+            self.notify("no results for this model yet", severity="warning")
+            return
+        from tlexplorer.tui.screens.goto import GoToImageScreen
+
+        def chosen(number: int | None) -> None:
+            if number is None:
+                return
+            self.fm_image, self.fm_page = number, None
+            if self.current_view != "features":
+                self._toggle_view("features")
+            else:
+                self.refresh_features()
+
+        self.app.push_screen(GoToImageScreen(fig.result.n_images, self.fm_image), chosen)
 
     def action_next_image(self, delta: int) -> None:
         """n/p: the next top image (top-images view), the next test image (feature maps)."""
