@@ -1,7 +1,8 @@
 """Images in a terminal: two pixel rows per character cell with the upper half block "▀".
 
-The cell's foreground colour is the upper pixel, its background the lower one. Returns rich
-``Text`` so the app and the CLI can both draw it; no Textual import here.
+The cell's foreground colour is the upper pixel, its background the lower one. :class:`HalfBlock`
+is a rich renderable built straight from segments (the app's image grids); :func:`halfblock`
+gives the same cells as rich ``Text``. No Textual import here.
 """
 
 from __future__ import annotations
@@ -100,16 +101,14 @@ class HalfBlock:
 
 
 def halfblock(image: np.ndarray, width: int | None = None) -> Text:
-    """Render ``image`` as rich Text, ``width`` cells wide (default: one cell per pixel column)."""
-    rgb = _prepared(image, width)
-    h, w = rgb.shape[:2]
+    """Render ``image`` as rich Text, ``width`` cells wide (default: one cell per pixel column).
+
+    The same cells as :class:`HalfBlock`, as one Text (one span per run of equal colours).
+    """
     text = Text()
-    for y in range(0, h, 2):
-        for x in range(w):
-            top = rgb[y, x]
-            bottom = rgb[y + 1, x]
-            text.append(UPPER_HALF, Style(color=f"rgb({top[0]},{top[1]},{top[2]})",
-                                          bgcolor=f"rgb({bottom[0]},{bottom[1]},{bottom[2]})"))
-        if y + 2 < h:
+    for y, line in enumerate(HalfBlock(image, width).lines):
+        if y:
             text.append("\n")
+        for segment in line:
+            text.append(segment.text, segment.style)
     return text
