@@ -447,20 +447,20 @@ def test_top_images_csv_names_files_of_real_data_and_survives_their_loss(tmp_pat
     from data_fixtures import make_kaggle
 
     from tlexplorer.data.sources import open_folder
-    from tlexplorer.report import test_image_names
+    from tlexplorer.report import image_files_of
     from tlexplorer.session import Suite
 
     root = make_kaggle(tmp_path / "train", 6)
     source = open_folder(root, 16, (4, 2, 4))
     suite = Suite(tmp_path, "real-paper", {"data": source.to_json()})
-    names, why = test_image_names(suite)
+    names, why = image_files_of(suite)
     assert why == "" and names == source.files("test")[0] and len(names) == 4
     assert all(Path(n).is_file() for n in names)
     shutil.rmtree(root)
-    names, why = test_image_names(suite)
+    names, why = image_files_of(suite)
     assert names is None and "no file names" in why
     synthetic = Suite(tmp_path, "synthetic-demo", {"data": SOURCE.to_json()})
-    assert test_image_names(synthetic) == (None, "")
+    assert image_files_of(synthetic) == (None, "")
 
 
 async def test_go_to_a_test_image_by_number(cached_workspace, fake_forward):

@@ -101,25 +101,21 @@ def top_image_rows(results: Sequence[CaptureResult],
     ``image_names`` (test index → file) fills the ``image`` column for real data; the synthetic
     demo has no files and leaves it empty.
     """
-    from tlexplorer.topimages import top_inputs
+    from tlexplorer.topimages import class_name, predictions, top_inputs
 
     rows = []
     for r in results:
-        names = r.class_names
+        names, predicted = r.class_names, predictions(r)  # once per model, not per unit
         for layer in r.layers:
             if layer.name not in r.topk:
                 continue
             for unit in range(layer.units):
-                for t in top_inputs(r, layer.name, unit) or []:
+                for t in top_inputs(r, layer.name, unit, predicted) or []:
                     image = image_names[t.index] if image_names is not None else ""
                     rows.append([r.model_label, layer.name, unit, t.rank, t.index, image,
-                                 t.activation, _class(names, t.label), _class(names, t.predicted),
-                                 t.confidence])
+                                 t.activation, class_name(names, t.label),
+                                 class_name(names, t.predicted), t.confidence])
     return rows
-
-
-def _class(names: Sequence[str], index: int) -> str:
-    return names[index] if 0 <= index < len(names) else str(index)
 
 
 def write_reports(results: Sequence[CaptureResult], out_dir: Path,
@@ -215,7 +211,7 @@ def run_report(args) -> int:
     out = args.out or (args.workspace / "reports")
     results = [s.result for s in trained]
     shifts = _weight_shift(suite, args.vgg_weights, console)
-    names, why = test_image_names(suite)
+    names, why = image_files_of(suite)
     if why:
         console.print(why)
     written = write_reports(results, out, _tau(args), weight_shift=shifts, image_names=names)
@@ -224,7 +220,7 @@ def run_report(args) -> int:
     return 0
 
 
-def test_image_names(suite) -> tuple[list[str] | None, str]:
+def image_files_of(suite) -> tuple[list[str] | None, str]:
     """The suite's test files in test-set order, or (None, why not).
 
     The synthetic demo has no files. For real data the names come from the recorded split; if

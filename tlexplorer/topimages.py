@@ -101,16 +101,18 @@ def unit_order(result: CaptureResult, layer: str, order: str = "index") -> np.nd
     raise ValueError(f"unknown unit order {order!r}; one of {', '.join(UNIT_ORDERS)}")
 
 
-def top_inputs(result: CaptureResult, layer: str, unit: int) -> list[TopInput] | None:
+def top_inputs(result: CaptureResult, layer: str, unit: int,
+               predicted: tuple[np.ndarray, np.ndarray] | None = None) -> list[TopInput] | None:
     """The unit's top-activating test images, strongest first; None if top-k was not captured.
 
     Empty slots (fewer than k test images) are left out. A dead unit still lists images (all
-    at activation 0): the caller says that nothing excites it.
+    at activation 0): the caller says that nothing excites it. ``predicted`` is
+    :func:`predictions` of ``result``, for callers that ask about many units.
     """
     top = result.topk.get(layer)
     if top is None:
         return None
-    predicted, confidence = predictions(result)
+    predicted, confidence = predicted if predicted is not None else predictions(result)
     out = []
     for rank, (value, index) in enumerate(zip(top.values[unit], top.indices[unit], strict=True)):
         if index < 0 or not np.isfinite(value):
@@ -119,6 +121,11 @@ def top_inputs(result: CaptureResult, layer: str, unit: int) -> list[TopInput] |
         out.append(TopInput(rank + 1, i, float(value), int(result.labels[i]), int(predicted[i]),
                             float(confidence[i])))
     return out
+
+
+def class_name(names: list[str], index: int) -> str:
+    """The name of class ``index``, or the index itself when the capture has no such name."""
+    return names[index] if 0 <= index < len(names) else str(index)
 
 
 def image_prediction(result: CaptureResult, index: int) -> tuple[int, int, float]:

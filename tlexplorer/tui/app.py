@@ -500,11 +500,11 @@ class ExplorerApp(App):
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self, results: list, tau: float, weight_shift, suite) -> None:
         """Write the CSV files off the UI thread (top_images.csv is ~200k rows at paper scale)."""
-        from tlexplorer.report import test_image_names, write_reports
+        from tlexplorer.report import image_files_of, write_reports
 
         out = self.workspace / "reports"
         try:
-            names, why = test_image_names(suite) if suite is not None else (None, "")
+            names, why = image_files_of(suite) if suite is not None else (None, "")
             written = write_reports(results, out, tau, weight_shift=weight_shift,
                                     image_names=names)
         except (OSError, UserError, ValueError) as exc:

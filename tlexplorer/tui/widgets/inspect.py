@@ -8,12 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from tlexplorer.topimages import TopInput, heat
+from tlexplorer.topimages import TopInput, class_name, heat
 from tlexplorer.tui.widgets.images import ImageGrid, Tile
-
-
-def class_name(names: list[str], index: int) -> str:
-    return names[index] if 0 <= index < len(names) else str(index)
 
 
 def prediction_text(names: list[str], label: int, predicted: int, confidence: float) -> Text:
