@@ -14,6 +14,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tlexplorer.halfblock import HalfBlock
+from tlexplorer.topimages import channel_page
 
 # drawn images by (id of the pixel array, width); the array is kept so its id stays its own
 _DRAWN: OrderedDict[tuple[int, int], tuple[np.ndarray, HalfBlock]] = OrderedDict()
@@ -99,7 +100,6 @@ class ImageGrid(Widget):
         self.fixed_width = fixed_width
         self.noun = noun
         self.tiles: list[Tile] = []
-        self.labels: list[int] = []  # what the paged header calls each tile (default: position)
         self.message: RenderableType = ""
         self.page: int | None = None  # None: the page holding the selected tile
         # what the last layout drew (the page keys and the tests read these)
@@ -110,9 +110,8 @@ class ImageGrid(Widget):
         self._version = 0
 
     def show(self, tiles: list[Tile], message: RenderableType = "", *,
-             page: int | None = None, labels: list[int] | None = None) -> None:
+             page: int | None = None) -> None:
         self.tiles, self.message, self.page = tiles, message, page
-        self.labels = labels if labels is not None else list(range(len(tiles)))
         self._version += 1
         self.refresh()
 
@@ -185,13 +184,12 @@ class ImageGrid(Widget):
         if page is None:
             selected = next((i for i, t in enumerate(self.tiles) if t.selected), 0)
             page = selected // per_page
-        page = min(max(page, 0), self.pages - 1)
-        self.page = page
-        chosen = self.tiles[page * per_page:(page + 1) * per_page]
+        shown = channel_page(n, page, per_page)  # clamped to the last page
+        self.page = shown.start // per_page
+        chosen = self.tiles[shown.start:shown.stop]
         self.shown = len(chosen)
-        first, last = self.labels[page * per_page], self.labels[page * per_page + len(chosen) - 1]
-        header = Text(f"{self.noun} {first}–{last} of {n} · page {page + 1}/{self.pages}",
-                      style="bold")
+        header = Text(f"{self.noun} {shown.start}–{shown.stop - 1} of {n} · page "
+                      f"{self.page + 1}/{self.pages}", style="bold")
         if self.pages > 1:
             header.append("  [ ] page", style="dim")
         return cols, w, chosen, header
