@@ -25,6 +25,16 @@ async def _settle(pilot) -> None:
     await pilot.wait_for_scheduled_animations()
 
 
+async def _until_tiles(pilot, grid: str) -> None:
+    """Wait until the image grid ``grid`` shows tiles (its worker read or computed them)."""
+    for _ in range(200):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if pilot.app.screen.query_one(grid).tiles:
+            break
+    await _settle(pilot)
+
+
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_main_screen(snap_compare, cached_workspace, size):
     app = create_app(cached_workspace)
@@ -62,12 +72,7 @@ def test_top_images_view(snap_compare, cached_workspace, size):
     async def before(pilot) -> None:
         await _settle(pilot)
         await pilot.press("4", "j", "i", "right_square_bracket", "n")
-        for _ in range(200):
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
-            if pilot.app.screen.query_one("#topk-grid").tiles:
-                break
-        await _settle(pilot)
+        await _until_tiles(pilot, "#topk-grid")
 
     assert snap_compare(app, terminal_size=size, run_before=before)
 
@@ -92,11 +97,6 @@ def test_feature_maps_view(snap_compare, cached_workspace, monkeypatch):
     async def before(pilot) -> None:
         await _settle(pilot)
         await pilot.press("3", "i", "right_square_bracket", "right_square_bracket", "f")
-        for _ in range(200):
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause()
-            if pilot.app.screen.query_one("#fm-grid").tiles:
-                break
-        await _settle(pilot)
+        await _until_tiles(pilot, "#fm-grid")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=before)

@@ -10,8 +10,9 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
 
-from tlexplorer import topimages
+from tlexplorer import metrics, topimages
 from tlexplorer.tui.figures import ModelFigures, fmt
+from tlexplorer.tui.messages import FeatureMapsKey
 from tlexplorer.tui.widgets.bars import LayerBars, NNUBars, RangeBars
 from tlexplorer.tui.widgets.claims import ClaimsTable
 from tlexplorer.tui.widgets.compare import CompareView
@@ -228,8 +229,6 @@ class MainScreen(Screen):
 
     def refresh_features(self) -> None:
         """One test image's feature maps at the selected layer (a worker runs the model)."""
-        from tlexplorer.tui.messages import FeatureMapsKey
-
         view = self.query_one("#features", FeatureMapsView)
         chosen = self._layer_name()
         if chosen is None:
@@ -255,8 +254,6 @@ class MainScreen(Screen):
             return
         maps = state.maps
         stats = topimages.layer_stats(result, layer)
-        from tlexplorer import metrics
-
         dead = metrics.dead_units(stats, result.epsilon)
         dense = maps.shape[0] == maps.shape[1] == 1  # one value per unit: one pixel per unit
         cached = self._fm_tiles
