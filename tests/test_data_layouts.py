@@ -48,18 +48,20 @@ def test_kaggle_one_class_is_an_error(tmp_path: Path) -> None:
         scan_dataset(tmp_path)
 
 
-def test_petimages_skips_non_jfif(tmp_path: Path) -> None:
+def test_petimages_keeps_every_image_file_for_the_decoder(tmp_path: Path) -> None:
     special = make_petimages(tmp_path, 3)
     scan = scan_dataset(tmp_path)
     assert scan.layout == "petimages"
     assert scan.class_names == ["cat", "dog"]
     rels = [r.rel for r in scan.records]
-    assert "PetImages/Cat/png.jpg" not in rels
-    assert "PetImages/Dog/junk.jpg" not in rels
-    # The truncated file has a JFIF header: it passes the scan, the split rejects it later.
+    # No header heuristics: a PNG named .jpg is a valid image; the decoder, not the scan,
+    # rejects the truncated and random-bytes files (the split lists them with the reason).
+    assert "PetImages/Cat/png.jpg" in rels
+    assert "PetImages/Dog/junk.jpg" in rels
     assert "PetImages/Cat/666.jpg" in rels
-    assert scan.counts() == {"cat": 4, "dog": 3}
-    assert scan.skipped == {"not JFIF/JPEG": 2, "not an image file": 1}
+    assert scan.counts() == {"cat": 5, "dog": 4}
+    assert scan.skipped == {"not an image file": 1}
+    assert scan.skipped_files == [("PetImages/Dog/Thumbs.db", "not an image file")]
     assert is_jfif(special["truncated"])
     assert not is_jfif(special["png"]) and not is_jfif(special["random"])
 
@@ -71,10 +73,10 @@ def test_petimages_folder_given_directly(tmp_path: Path) -> None:
     assert scan.records[0].rel == "Cat/0.jpg"
 
 
-def test_petimages_without_any_jfif(tmp_path: Path) -> None:
-    write_png_as_jpg(tmp_path / "Cat" / "a.jpg")
-    write_png_as_jpg(tmp_path / "Dog" / "b.jpg")
-    with pytest.raises(UserError, match=r"no usable images found in .*2 not JFIF/JPEG"):
+def test_petimages_without_any_image_file(tmp_path: Path) -> None:
+    write(tmp_path / "Cat" / "a.txt", b"x")
+    write(tmp_path / "Dog" / "b.db", b"y")
+    with pytest.raises(UserError, match=r"no usable images found in .*2 not an image file"):
         scan_dataset(tmp_path)
 
 

@@ -11,6 +11,7 @@ import pytest
 from data_fixtures import make_kaggle, make_petimages
 
 import tlexplorer.data.split as split_module
+from tlexplorer.data.decode import REASON_TRUNCATED
 from tlexplorer.data.layouts import scan_dataset
 from tlexplorer.data.split import SUBSETS, Split, make_split, split_from_json
 from tlexplorer.errors import UserError
@@ -51,11 +52,11 @@ def test_only_needed_images_are_decoded(tmp_path: Path, monkeypatch: pytest.Monk
     scan = scan_dataset(make_kaggle(tmp_path, 20))
     checked: list[Path] = []
 
-    def fake_readable(path: Path) -> bool:
+    def fake_problem(path: Path) -> str | None:
         checked.append(path)
-        return True
+        return None
 
-    monkeypatch.setattr(split_module, "image_is_readable", fake_readable)
+    monkeypatch.setattr(split_module, "decode_problem", fake_problem)
     calls: list[tuple[int, int]] = []
     split = make_split(scan, sizes=(4, 2, 2), progress=lambda d, t: calls.append((d, t)))
     assert len(checked) == 8
@@ -63,32 +64,39 @@ def test_only_needed_images_are_decoded(tmp_path: Path, monkeypatch: pytest.Monk
     assert calls[0] == (0, 8) and calls[-1] == (8, 8)
 
 
-def test_truncated_jpeg_is_skipped_and_counted(tmp_path: Path) -> None:
+def test_undecodable_files_are_skipped_and_listed(tmp_path: Path) -> None:
     special = make_petimages(tmp_path, 3)
     scan = scan_dataset(tmp_path)
     truncated = special["truncated"].resolve()
     cats = sorted(r.rel for r in scan.records if r.label == 0)
-    assert cats[-1] == "PetImages/Cat/666.jpg"  # the truncated JFIF file passes the scan
+    # the scan keeps every image file: the decoder decides
+    assert cats == [f"PetImages/Cat/{n}" for n in ("0.jpg", "1.jpg", "2.jpg", "666.jpg",
+                                                   "png.jpg")]
     # 3 good cats are needed: a seed that draws the truncated one among the first 3 meets it.
     seed = next(
-        s for s in range(100) if 3 in np.random.default_rng([s, 0]).permutation(4)[:3].tolist()
+        s for s in range(100) if 3 in np.random.default_rng([s, 0]).permutation(5)[:3].tolist()
     )
     split = make_split(scan, sizes=(2, 2, 2), seed=seed)
-    assert truncated not in {r.path for name in SUBSETS for r in split.subset(name)}
-    assert split.skipped_corrupt == 1
-    assert split.to_json()["skipped_corrupt"] == 1
+    used = {r.path for name in SUBSETS for r in split.subset(name)}
+    assert truncated not in used
+    assert ("PetImages/Cat/666.jpg", REASON_TRUNCATED) in split.skipped
+    assert split.skipped_corrupt == len(split.skipped)
+    assert split.to_json()["skipped"] == [list(item) for item in split.skipped]
+    assert split_from_json(scan.root, split.to_json()).skipped == split.skipped
     for other_seed in range(5):
         other = make_split(scan, sizes=(2, 2, 2), seed=other_seed)
-        assert truncated not in {r.path for name in SUBSETS for r in other.subset(name)}
+        used = {r.path for name in SUBSETS for r in other.subset(name)}
+        assert truncated not in used and special["random"].resolve() not in used
 
 
 def test_not_enough_images(tmp_path: Path) -> None:
     make_petimages(tmp_path, 3)
     scan = scan_dataset(tmp_path)
     with pytest.raises(
-        UserError, match=r"^not enough readable images of class 'cat': needed 4, found 3$"
+        UserError, match=r"^not enough readable images of class 'cat': needed 5, found 5 "
+        r"files, 4 usable, 1 could not be decoded \(a smaller --split"
     ):
-        make_split(scan, sizes=(4, 2, 2))
+        make_split(scan, sizes=(6, 2, 2))
 
 
 def test_sizes_must_divide_by_classes(tmp_path: Path) -> None:
@@ -101,7 +109,8 @@ def test_json_round_trip(tmp_path: Path) -> None:
     scan = scan_dataset(make_kaggle(tmp_path, 10))
     split = make_split(scan, sizes=(4, 2, 2), seed=9)
     obj = json.loads(json.dumps(split.to_json()))
-    assert set(obj) == {"seed", "class_names", "fingerprint", "skipped_corrupt", *SUBSETS}
+    assert set(obj) == {"seed", "class_names", "fingerprint", "skipped_corrupt", "skipped",
+                        *SUBSETS}
     assert obj["train"][0] == [split.train[0].rel, split.train[0].label]
     rebuilt = split_from_json(scan.root, obj)
     assert rebuilt == split

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_workspace import DEAD_UNITS, LAYERS, WEIGHT_SHIFT
+from fake_workspace import DEAD_UNITS, LAYERS, WEIGHT_SHIFT, make_result
 
 from tlexplorer import metrics, session, weightshift
 from tlexplorer.claims import check_claims
@@ -86,8 +86,14 @@ async def test_export_writes_reports(cached_workspace):
         shift = (reports / "weight_shift.csv").read_text().splitlines()
         assert len(shift) == 1 + len(WEIGHT_SHIFT)  # what the weight-shift pane shows
         top = (reports / "top_images.csv").read_text().splitlines()
-        units = sum(u for rid in LAYERS for _, u, _ in LAYERS[rid]) + len(LAYERS)  # + outputs
-        assert len(top) == 1 + units * 9
+        # per unit its top 9 images; in ReLU layers only those it fired on (dead units: none)
+        expected = 0
+        for rid in LAYERS:
+            result = make_result(rid)
+            for stats in result.layers:
+                values = result.topk[stats.name].values
+                expected += int((values > 0).sum()) if stats.zero_floor else values.size
+        assert len(top) == 1 + expected
         assert any(str(reports) in n.message for n in app._notifications)
 
 

@@ -19,8 +19,8 @@ import numpy as np
 from tlexplorer.capture.result import CaptureResult, LayerStats, SkippedLayer, TopK
 from tlexplorer.fsio import atomic_write
 
-CACHE_FORMAT = 2
-_LAYER_ARRAYS = ("unit_max", "unit_abs_sum", "unit_fire_count", "hist", "power_sums")
+CACHE_FORMAT = 3  # 3: central moments instead of power sums; zero floor; head activation
+_LAYER_ARRAYS = ("unit_max", "unit_abs_sum", "unit_fire_count", "hist", "moments")
 
 
 class CacheError(Exception):
@@ -54,9 +54,12 @@ def save_result(path: Path, result: CaptureResult, extra: dict[str, Any] | None 
         "layers": [
             {"name": s.name, "index": s.index, "kind": s.kind, "layer_class": s.layer_class,
              "activation": s.activation, "units": s.units, "positions": s.positions,
-             "is_output": s.is_output, "n_images": s.n_images}
+             "is_output": s.is_output, "n_images": s.n_images, "zero_floor": s.zero_floor}
             for s in result.layers
         ],
+        "head_activation": result.head_activation,
+        "preprocess": result.preprocess,
+        "input_scaling": result.input_scaling,
         "skipped": [vars(s) for s in result.skipped],
         "topk_layers": [s.name for s in result.layers if s.name in result.topk],
         "extra": extra or {},
@@ -102,6 +105,9 @@ def load_result(path: Path) -> tuple[CaptureResult, dict[str, Any]]:
                 labels=np.array(data["labels"]), scores=np.array(data["scores"]),
                 class_names=list(header["class_names"]), epsilon=float(header["epsilon"]),
                 settings=dict(header["settings"]), topk=topk, wall_s=float(header["wall_s"]),
+                head_activation=str(header["head_activation"]),
+                preprocess=str(header["preprocess"]),
+                input_scaling=bool(header["input_scaling"]),
             )
     except CacheError:
         raise

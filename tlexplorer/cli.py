@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tlexplorer import __version__
 from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.inputs import PREPROCESS_MODES
 
 BENCH_IMAGE_SIZE = 150
 
@@ -220,7 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser(
         "analyze",
         help="report on any .keras model and image folder",
-        description="The same report for one model on any folder with one sub-folder per class.",
+        description="The same report for one model on any folder with one sub-folder per class "
+        "(two classes or more; a multi-class model needs one output unit per class, in the "
+        "sorted order of the folder names). Files that cannot be decoded are skipped and "
+        "listed in skipped_images.csv; how outputs and pixels were read is printed.",
     )
     analyze.add_argument("model", type=Path, metavar="MODEL.keras")
     analyze.add_argument(
@@ -245,6 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder whose cache/ holds capture results (default: .)",
     )
     analyze.add_argument("--batch", type=_positive_int, default=32, metavar="B")
+    analyze.add_argument(
+        "--preprocess",
+        choices=PREPROCESS_MODES,
+        default="none",
+        help="what the model expects as input: none = RGB 0..255 (default; models with their "
+        "own Rescaling layer), unit = 0..1, tf = -1..1, caffe = BGR minus ImageNet means "
+        "(keras.applications VGG16/ResNet50), torch = ImageNet mean/std",
+    )
+    analyze.add_argument(
+        "--outputs",
+        choices=("auto", "probabilities", "logits"),
+        default="auto",
+        help="how to read the model's outputs: auto (default) reads a sigmoid/softmax output "
+        "layer as probabilities and a linear one as logits",
+    )
     analyze.add_argument("--verbose", action="store_true")
     _add_tau(analyze)
 

@@ -21,7 +21,9 @@ from tlexplorer.capture.result import (
     NEG_OFFSET,
     CaptureResult,
     LayerStats,
+    combine_moments,
     magnitude_edges,
+    skewness_from_moments,
 )
 
 DEFAULT_TAU = 0.1
@@ -29,7 +31,18 @@ DEFAULT_TAU = 0.1
 largest of those and flags units that carry under a tenth of their layer's average activity."""
 
 PROB_CLIP = 1e-7
-"""Probabilities are clipped to ``[PROB_CLIP, 1 - PROB_CLIP]`` in cross-entropy (as Keras does)."""
+"""Probabilities are clipped to ``[PROB_CLIP, 1 - PROB_CLIP]`` in cross-entropy (as Keras does);
+logits need no clipping (exact log-sigmoid / log-softmax)."""
+
+DECISION_THRESHOLD = 0.5
+"""The one decision rule of a binary head: class 1 when P(class 1) > 0.5 (logit > 0), as Keras'
+binary metrics do. Metrics, top images and feature-map captions all use :func:`predict`."""
+
+OUTPUT_MODES = ("auto", "probabilities", "logits")
+PROBABILITY_HEADS = frozenset({"sigmoid", "softmax"})
+
+NNU_NA_REASON = ("NNU is n/a for activations without a true zero floor (tanh, sigmoid, gelu, "
+                 "swish, leaky ReLU, elu, …): their units are never exactly 'off'")
 
 _EXPONENT_BIAS = 127  # float32 exponent bias: octave E (biased) spans [2**(E-127), 2**(E-126))
 _MAX_FINITE_OCTAVE = 254  # biased exponent 255 holds inf/NaN
@@ -80,43 +93,40 @@ def _zero_count(hist: np.ndarray) -> int:
     return int(hist[0]) + int(hist[NEG_OFFSET])
 
 
-def _skewness_from_sums(n: float, s1: float, s2: float, s3: float) -> float:
-    """Population skewness from power sums (float64); nan when there is no spread.
-
-    The variance ``s2/n - mean**2`` suffers cancellation, so a variance below ``1e-12`` of the raw
-    second moment is treated as zero: at that point the third moment is noise as well.
-    """
-    if n <= 0:
-        return math.nan
-    mean = s1 / n
-    raw2 = s2 / n
-    var = raw2 - mean * mean
-    if not math.isfinite(var) or var <= 1e-12 * raw2:
-        return math.nan
-    m3 = s3 / n - 3.0 * mean * raw2 + 2.0 * mean**3
-    return float(m3 / var**1.5)
-
-
 # --------------------------------------------------------------------------------------------
 # Per-layer metrics
 # --------------------------------------------------------------------------------------------
 
 
+def nnu_defined(layer: LayerStats) -> bool:
+    """Whether NNU means anything for the layer: only activations with a true zero floor."""
+    return bool(layer.zero_floor)
+
+
 def dead_units(layer: LayerStats, eps: float = 0.0) -> np.ndarray:
     """Boolean mask (units,) of dead units: activation ≤ ``eps`` for every image and position.
 
-    A layer that saw no images has no evidence of death: every entry is False.
+    A layer that saw no images has no evidence of death, and a layer without a true zero floor
+    (:func:`nnu_defined`) has no dead units in the poster's sense: every entry is False.
     """
-    if layer.n_images <= 0:
+    if layer.n_images <= 0 or not nnu_defined(layer):
         return np.zeros(layer.units, dtype=bool)
     return np.asarray(layer.unit_max) <= eps
 
 
+def layer_dead_count(layer: LayerStats, eps: float = 0.0) -> int | None:
+    """Dead units of one layer, or None where NNU is n/a (no true zero floor, or no images)."""
+    if not nnu_defined(layer) or layer.n_images <= 0:
+        return None
+    return int(dead_units(layer, eps).sum())
+
+
 def layer_nnu_pct(layer: LayerStats, eps: float = 0.0) -> float:
-    """NNU % of one layer: 100 · dead units / units (nan without units or images)."""
-    if layer.units <= 0 or layer.n_images <= 0:
+    """NNU % of one layer: 100 · dead units / units (nan without units or images, or n/a)."""
+    dead = layer_dead_count(layer, eps)
+    if layer.units <= 0 or dead is None:
         return math.nan
-    return 100.0 * int(dead_units(layer, eps).sum()) / layer.units
+    return 100.0 * dead / layer.units
 
 
 def dormant_scores(layer: LayerStats) -> np.ndarray:
@@ -146,9 +156,9 @@ def layer_dormant_pct(layer: LayerStats, tau: float = DEFAULT_TAU) -> float:
 
 def layer_mean_activation(layer: LayerStats) -> float:
     """Mean activation value of one layer over all images, positions and units (nan if empty)."""
-    if layer.count <= 0:
+    if layer.count <= 0 or layer.moments[0] <= 0:
         return math.nan
-    return float(layer.power_sums[0]) / layer.count
+    return float(layer.moments[1])
 
 
 def layer_zero_fraction(layer: LayerStats) -> float:
@@ -159,9 +169,8 @@ def layer_zero_fraction(layer: LayerStats) -> float:
 
 
 def layer_skewness(layer: LayerStats) -> float:
-    """Population skewness of the layer's activation values, from its float64 power sums."""
-    s1, s2, s3 = (float(v) for v in layer.power_sums)
-    return _skewness_from_sums(float(layer.count), s1, s2, s3)
+    """Population skewness of the layer's activation values, from its central moments."""
+    return skewness_from_moments(layer.moments)
 
 
 def layer_max(layer: LayerStats) -> float:
@@ -181,8 +190,14 @@ def model_units(result: CaptureResult) -> int:
     return sum(int(layer.units) for layer in result.hidden_layers)
 
 
+def model_nnu_units(result: CaptureResult) -> int:
+    """Units of the hidden layers where NNU is defined (true zero floor): NNU's denominator."""
+    return sum(int(layer.units) for layer in result.hidden_layers if nnu_defined(layer))
+
+
 def model_dead_units(result: CaptureResult, eps: float | None = None) -> int:
-    """Dead units over the hidden layers; ``eps`` defaults to the capture's ``epsilon``."""
+    """Dead units over the hidden layers where NNU is defined; ``eps`` defaults to the
+    capture's ``epsilon``."""
     threshold = result.epsilon if eps is None else eps
     return sum(int(dead_units(layer, threshold).sum()) for layer in result.hidden_layers)
 
@@ -192,8 +207,9 @@ def _has_data(result: CaptureResult) -> bool:
 
 
 def model_nnu_pct(result: CaptureResult, eps: float | None = None) -> float:
-    """NNU % of the model: 100 · dead units / units over the hidden layers (nan if none)."""
-    units = model_units(result)
+    """NNU % of the model: 100 · dead units / units over the hidden layers where NNU is defined
+    (nan if there are none, or no data)."""
+    units = model_nnu_units(result)
     if units <= 0 or not _has_data(result):
         return math.nan
     return 100.0 * model_dead_units(result, eps) / units
@@ -230,12 +246,10 @@ def merged_histogram(layers: Sequence[LayerStats]) -> np.ndarray:
 
 
 def spectrum_skewness(layers: Sequence[LayerStats]) -> float:
-    """Population skewness of every activation value of ``layers`` (summed power sums)."""
-    n = float(sum(layer.count for layer in layers))
-    sums = np.zeros(3, dtype=np.float64)
-    for layer in layers:
-        sums += np.asarray(layer.power_sums, dtype=np.float64)
-    return _skewness_from_sums(n, float(sums[0]), float(sums[1]), float(sums[2]))
+    """Population skewness of every activation value of ``layers`` (merged central moments)."""
+    if not layers:
+        return math.nan
+    return skewness_from_moments(combine_moments(np.stack([layer.moments for layer in layers])))
 
 
 def zero_fraction(layers: Sequence[LayerStats]) -> float:
@@ -550,58 +564,169 @@ def _prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
     return _ratio(tp, tp + fp), _ratio(tp, tp + fn), _ratio(2 * tp, 2 * tp + fp + fn)
 
 
-def classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict:
-    """Accuracy, loss, precision, recall, F1, ROC AUC and confusion matrix of one test pass.
+def resolve_outputs(head_activation: str, outputs: str = "auto") -> tuple[str, str | None]:
+    """How to read a model's outputs: ``("probabilities" | "logits", note)``.
 
-    Binary (``scores`` 1-D or (n, 1), P(class 1)): predicted 1 when ``score > threshold`` (as
-    Keras' binary metrics do); loss is binary cross-entropy; precision/recall/F1 are for class 1;
-    ``roc_auc`` is exact (rank-based Mann–Whitney, ties averaged; nan if a class is absent).
-
-    Multi-class (``scores`` (n, C) softmax): prediction is the argmax; loss is categorical
-    cross-entropy (rows renormalised to sum 1, as Keras does); precision/recall/F1 are macro
-    averages over the classes that occur in the labels or the predictions; ``roc_auc`` is the
-    macro one-vs-rest AUC over the classes whose one-vs-rest AUC is defined.
-
-    Probabilities are clipped to ``[1e-7, 1 - 1e-7]`` in the loss. Undefined precision, recall
-    or F1 are 0; with no images accuracy and loss are nan. ``confusion`` has true classes as rows
-    and predicted classes as columns (int64).
+    ``outputs`` other than "auto" is taken as given. "auto" reads a sigmoid or softmax head as
+    probabilities and a linear head (no final activation) as logits. Any other head activation
+    (relu, tanh, …) gives neither: it is read as logits and ``note`` says so, so the assumption is
+    never silent.
     """
-    y = np.asarray(labels).reshape(-1)
+    if outputs not in OUTPUT_MODES:
+        raise ValueError(f"unknown outputs mode {outputs!r}; one of {', '.join(OUTPUT_MODES)}")
+    if outputs != "auto":
+        return outputs, None
+    if head_activation in PROBABILITY_HEADS:
+        return "probabilities", None
+    if head_activation == "linear":
+        return "logits", None
+    return "logits", (f"the output layer's activation is {head_activation!r}, neither "
+                      "sigmoid/softmax nor linear: its outputs were read as logits "
+                      "(--outputs probabilities says otherwise)")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+@dataclass
+class ReadOutputs:
+    """A model's raw outputs read as class scores (see :func:`read_outputs`)."""
+
+    n_classes: int
+    binary: bool  # one P(class 1) per image; else (n, C) class probabilities
+    proba: np.ndarray  # (n,) P(class 1), or (n, C) rows summing to 1 (float64)
+    log_proba: np.ndarray  # (n, 2) or (n, C) log-probabilities used by the loss
+    rank_score: np.ndarray  # (n,) or (n, C): what ROC AUC ranks (monotone in proba)
+    predicted: np.ndarray  # (n,) int64 predicted class
+    finite: bool  # False when any output is NaN or ±inf
+
+
+def read_outputs(scores: np.ndarray, outputs: str, n_classes: int | None = None) -> ReadOutputs:
+    """Probabilities, log-probabilities and the predicted class from raw model outputs.
+
+    ``scores``: (n,) or (n, 1) for one output unit (binary: P(class 1) or its logit), (n, C) for
+    C ≥ 2 units (class probabilities or logits; C = 2 is binary with class 1 positive).
+    ``outputs``: "probabilities" or "logits". Probabilities are clipped to ``[1e-7, 1 - 1e-7]``
+    in the loss and multi-unit rows renormalised, as Keras does; logits go through an exact
+    log-sigmoid / log-softmax. The decision rule is :data:`DECISION_THRESHOLD` on P(class 1)
+    (the logit's sign) for binary heads, the argmax otherwise. ``n_classes`` (the data's), when
+    given, must match the head: ValueError otherwise.
+    """
+    if outputs not in ("probabilities", "logits"):
+        raise ValueError(f"outputs must be 'probabilities' or 'logits', got {outputs!r}")
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim == 2 and s.shape[1] == 1:
         s = s[:, 0]
-    if s.ndim not in (1, 2) or s.shape[0] != y.shape[0]:
-        raise ValueError(f"labels {y.shape} and scores {np.shape(scores)} do not match")
-    n_classes = 2 if s.ndim == 1 else int(s.shape[1])
-    if y.size and (np.any(y != np.round(y)) or y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"labels must be integers in [0, {n_classes})")
-    y = y.astype(np.int64)
-    n = int(y.size)
-
-    if s.ndim == 1:
-        predicted = (s > threshold).astype(np.int64)
-        p = np.clip(s, PROB_CLIP, 1.0 - PROB_CLIP)
-        log_likelihood = np.where(y == 1, np.log(p), np.log1p(-p)) if n else np.zeros(0)
+    if s.ndim not in (1, 2):
+        raise ValueError(f"model outputs of shape {np.shape(scores)} are not class scores")
+    width = 1 if s.ndim == 1 else int(s.shape[1])
+    head_classes = 2 if width == 1 else width
+    if n_classes is not None and n_classes != head_classes:
+        raise ValueError(f"the model has {width} output unit{'s' if width != 1 else ''} "
+                         f"({head_classes} classes) but the data has {n_classes} classes")
+    n = int(s.shape[0])
+    finite = bool(np.all(np.isfinite(s)))
+    if not finite:  # nothing below is meaningful; callers report NaN metrics
+        s = np.where(np.isfinite(s), s, 0.0)
+    if width == 1:
+        if outputs == "logits":
+            p1 = _sigmoid(s)
+            # log σ(z) = -softplus(-z), log(1-σ(z)) = -softplus(z): exact, no clipping
+            log_p = np.stack([-np.logaddexp(0.0, s), -np.logaddexp(0.0, -s)], axis=1)
+            predicted = (s > 0.0).astype(np.int64)
+        else:
+            p1 = s
+            clipped = np.clip(s, PROB_CLIP, 1.0 - PROB_CLIP)
+            log_p = np.stack([np.log1p(-clipped), np.log(clipped)], axis=1)
+            predicted = (s > DECISION_THRESHOLD).astype(np.int64)
+        return ReadOutputs(2, True, p1, log_p, s, predicted, finite)
+    if outputs == "logits":
+        log_p = _log_softmax(s) if n else np.zeros((0, width))
+        proba = np.exp(log_p)
     else:
-        predicted = np.argmax(s, axis=1) if n else np.zeros(0, dtype=np.int64)
         row_sums = s.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            normalised = np.where(row_sums > 0, s / row_sums, s)
-        p = np.clip(normalised[np.arange(n), y], PROB_CLIP, 1.0 - PROB_CLIP)
-        log_likelihood = np.log(p)
+            proba = np.where(row_sums > 0, s / row_sums, 1.0 / width)
+        log_p = np.log(np.clip(proba, PROB_CLIP, 1.0 - PROB_CLIP))
+    if width == 2:  # two units, two classes: binary, class 1 positive
+        p1 = proba[:, 1]
+        predicted = (p1 > DECISION_THRESHOLD).astype(np.int64)
+        return ReadOutputs(2, True, p1, log_p, p1 if outputs != "logits" else s[:, 1] - s[:, 0],
+                           predicted, finite)
+    predicted = np.argmax(proba, axis=1).astype(np.int64) if n else np.zeros(0, np.int64)
+    return ReadOutputs(width, False, proba, log_p, proba, predicted, finite)
 
-    confusion = (
-        np.bincount(y * n_classes + predicted, minlength=n_classes * n_classes)
-        .reshape(n_classes, n_classes)
-        .astype(np.int64)
-    )
+
+def predict(result: CaptureResult) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted class and the model's probability of it, per test image (the one rule)."""
+    mode, _ = resolve_outputs(result.head_activation, result.outputs)
+    read = read_outputs(result.scores, mode)
+    n = read.predicted.shape[0]
+    if read.binary:
+        confidence = np.where(read.predicted == 1, read.proba, 1.0 - read.proba)
+    else:
+        confidence = read.proba[np.arange(n), read.predicted] if n else np.zeros(0)
+    return read.predicted, confidence
+
+
+def classification_metrics(labels: np.ndarray, scores: np.ndarray,
+                           outputs: str = "probabilities",
+                           n_classes: int | None = None) -> dict:
+    """Accuracy, loss, precision, recall, F1, ROC AUC and confusion matrix of one test pass.
+
+    ``scores`` are the model's raw outputs, read by :func:`read_outputs` (``outputs``:
+    "probabilities" or "logits"). Binary heads (one unit, or two): predicted 1 when
+    P(class 1) > 0.5; loss is binary cross-entropy; precision/recall/F1 are for class 1 (the
+    positive class); ``roc_auc`` is exact (rank-based Mann–Whitney, ties averaged; nan if a
+    class is absent). ``averaging`` is "binary".
+
+    Multi-class heads (C ≥ 3 units): prediction is the argmax; loss is categorical
+    cross-entropy; precision/recall/F1 are macro averages over the classes that occur in the
+    labels or the predictions (scikit-learn's default); ``roc_auc`` is the macro one-vs-rest AUC
+    over the classes whose one-vs-rest AUC is defined. ``averaging`` is "macro".
+
+    Undefined precision, recall or F1 are 0; with no images accuracy and loss are nan. Any NaN
+    or infinite output makes every metric nan (``nonfinite`` counts them): a score that is not
+    a number ranks nothing. ``confusion`` has true classes as rows and predicted classes as
+    columns (int64).
+    """
+    y = np.asarray(labels).reshape(-1)
+    raw = np.asarray(scores, dtype=np.float64)
+    if raw.shape[0] != y.shape[0]:
+        raise ValueError(f"labels {y.shape} and scores {np.shape(scores)} do not match")
+    read = read_outputs(raw, outputs, n_classes)
+    k = read.n_classes
+    if y.size and (np.any(y != np.round(y)) or y.min() < 0 or y.max() >= k):
+        raise ValueError(f"labels must be integers in [0, {k})")
+    y = y.astype(np.int64)
+    n = int(y.size)
+    nonfinite = int(np.sum(~np.isfinite(raw)))
+    confusion = (np.bincount(y * k + read.predicted, minlength=k * k).reshape(k, k)
+                 .astype(np.int64))
+    averaging = "binary" if read.binary else "macro"
+    if nonfinite:
+        nan = math.nan
+        return {"accuracy": nan, "loss": nan, "precision": nan, "recall": nan, "f1": nan,
+                "roc_auc": nan, "confusion": confusion, "averaging": averaging,
+                "nonfinite": nonfinite}
+
     accuracy = float(np.trace(confusion)) / n if n else math.nan
-    loss = float(-log_likelihood.mean()) if n else math.nan
-
-    if s.ndim == 1:
+    loss = float(-read.log_proba[np.arange(n), y].mean()) if n else math.nan
+    if read.binary:
         tp, fp, fn = (float(confusion[1, 1]), float(confusion[0, 1]), float(confusion[1, 0]))
         precision, recall, f1 = _prf(tp, fp, fn)
-        roc_auc = _binary_auc(y == 1, s)
+        roc_auc = _binary_auc(y == 1, read.rank_score)
     else:
         present = (confusion.sum(axis=0) + confusion.sum(axis=1)) > 0
         per_class = [
@@ -616,7 +741,7 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: fl
             precision, recall, f1 = (float(v) for v in np.mean(per_class, axis=0))
         else:
             precision = recall = f1 = 0.0
-        aucs = [_binary_auc(y == c, s[:, c]) for c in range(n_classes)]
+        aucs = [_binary_auc(y == c, read.rank_score[:, c]) for c in range(k)]
         defined = [a for a in aucs if not math.isnan(a)]
         roc_auc = float(np.mean(defined)) if defined else math.nan
 
@@ -628,6 +753,8 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: fl
         "f1": f1,
         "roc_auc": roc_auc,
         "confusion": confusion,
+        "averaging": averaging,
+        "nonfinite": 0,
     }
 
 
@@ -641,6 +768,7 @@ class ModelSummary:
     """One model's headline numbers: activation metrics over hidden layers plus classification."""
 
     units: int
+    nnu_units: int  # units of the layers where NNU is defined (its denominator)
     dead_units: int
     nnu_pct: float
     dormant_pct: float
@@ -656,15 +784,24 @@ class ModelSummary:
     roc_auc: float
     confusion: np.ndarray
     n_images: int
+    outputs: str = "probabilities"  # how the raw outputs were read
+    averaging: str = "binary"  # "binary" (class 1 positive) or "macro"
+    positive_class: str = ""  # binary: the name of class 1; empty for macro averaging
+    nonfinite_outputs: int = 0  # NaN/inf outputs (then every classification metric is nan)
+    outputs_note: str | None = None  # the assumption made reading the outputs, if any
 
 
 def summarize(result: CaptureResult, tau: float = DEFAULT_TAU) -> ModelSummary:
     """Summarise a capture: NNU (at the capture's ε), τ-dormant, spectrum, range, classification."""
     hidden = result.hidden_layers
     maxima = activation_range(result)
-    classification = classification_metrics(result.labels, result.scores)
+    outputs, note = resolve_outputs(result.head_activation, result.outputs)
+    classification = classification_metrics(result.labels, result.scores, outputs)
+    binary = classification["averaging"] == "binary"
+    names = result.class_names
     return ModelSummary(
         units=model_units(result),
+        nnu_units=model_nnu_units(result),
         dead_units=model_dead_units(result),
         nnu_pct=model_nnu_pct(result),
         dormant_pct=model_dormant_pct(result, tau),
@@ -680,6 +817,11 @@ def summarize(result: CaptureResult, tau: float = DEFAULT_TAU) -> ModelSummary:
         roc_auc=classification["roc_auc"],
         confusion=classification["confusion"],
         n_images=result.n_images,
+        outputs=outputs,
+        averaging=classification["averaging"],
+        positive_class=(names[1] if len(names) > 1 else "1") if binary else "",
+        nonfinite_outputs=classification["nonfinite"],
+        outputs_note=note,
     )
 
 

@@ -14,6 +14,8 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from tlexplorer import metrics
 from tlexplorer.capture.result import CaptureResult
 from tlexplorer.fsio import atomic_write_text
@@ -21,12 +23,15 @@ from tlexplorer.fsio import atomic_write_text
 SUMMARY_COLUMNS = ["model", "name", "accuracy", "loss", "precision", "recall", "f1", "roc_auc",
                    "n_images", "units", "dead_units", "nnu_pct", "dormant_pct",
                    "spectrum_skewness", "zero_fraction", "range_max", "range_cv",
-                   "tau", "epsilon"]
+                   "tau", "epsilon", "positive_class", "averaging", "outputs", "preprocess",
+                   "nnu_units"]
 LAYER_COLUMNS = ["model", "layer_index", "layer", "kind", "units", "dead_units", "nnu_pct",
                  "dormant_pct", "max_activation", "mean_activation", "zero_fraction", "skewness",
                  "activation", "layer_class", "fired_units"]
 SPECTRUM_COLUMNS = ["model", "layer", "bin_low", "bin_high", "count"]
 SKIPPED_COLUMNS = ["model", "layer", "layer_class", "reason"]
+CONFUSION_COLUMNS = ["model", "true", "predicted", "count"]
+SKIPPED_IMAGES_COLUMNS = ["image", "reason"]
 CLAIMS_COLUMNS = ["claim", "metric", "spearman_rho", "n", "holds"]
 WEIGHT_SHIFT_COLUMNS = ["model", "layer", "relative_shift", "cosine", "trainable"]
 TOP_IMAGES_COLUMNS = ["model", "layer", "unit", "rank", "test_index", "image", "activation",
@@ -35,6 +40,8 @@ ALL_LAYERS = "__all__"
 
 
 def _fmt(value) -> str:
+    if value is None:  # undefined (n/a)
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -61,24 +68,44 @@ def summary_rows(results: Sequence[CaptureResult], tau: float) -> list[list]:
     rows = []
     for r in results:
         s = metrics.summarize(r, tau)
+        nnu_defined = s.nnu_units > 0
         rows.append([r.model_label, r.model_name, s.accuracy, s.loss, s.precision, s.recall,
-                     s.f1, s.roc_auc, s.n_images, s.units, s.dead_units, s.nnu_pct,
+                     s.f1, s.roc_auc, s.n_images, s.units,
+                     s.dead_units if nnu_defined else None, s.nnu_pct,
                      s.dormant_pct, s.spectrum_skewness, s.zero_fraction, s.range_max,
-                     s.range_cv, float(tau), float(r.epsilon)])
+                     s.range_cv, float(tau), float(r.epsilon), s.positive_class, s.averaging,
+                     s.outputs, r.preprocess, s.nnu_units])
     return rows
 
 
 def layer_rows(results: Sequence[CaptureResult], tau: float) -> list[list]:
+    """Per hidden layer; ``dead_units``, ``nnu_pct`` and ``fired_units`` are empty (n/a) for
+    layers without a true zero floor (:func:`tlexplorer.metrics.nnu_defined`)."""
     rows = []
     for r in results:
         for i, layer in enumerate(r.hidden_layers):
-            dead = int(metrics.dead_units(layer, r.epsilon).sum())
+            dead = metrics.layer_dead_count(layer, r.epsilon)
             rows.append([r.model_label, i, layer.name, layer.kind, layer.units, dead,
                          metrics.layer_nnu_pct(layer, r.epsilon),
                          metrics.layer_dormant_pct(layer, tau), metrics.layer_max(layer),
                          metrics.layer_mean_activation(layer),
                          metrics.layer_zero_fraction(layer), metrics.layer_skewness(layer),
-                         layer.activation, layer.layer_class, layer.units - dead])
+                         layer.activation, layer.layer_class,
+                         None if dead is None else layer.units - dead])
+    return rows
+
+
+def confusion_rows(results: Sequence[CaptureResult]) -> list[list]:
+    """Every cell of each model's confusion matrix: true class, predicted class, count."""
+    from tlexplorer.topimages import class_name
+
+    rows = []
+    for r in results:
+        confusion = metrics.summarize(r).confusion
+        for t in range(confusion.shape[0]):
+            for q in range(confusion.shape[1]):
+                rows.append([r.model_label, class_name(r.class_names, t),
+                             class_name(r.class_names, q), int(confusion[t, q])])
     return rows
 
 
@@ -120,13 +147,14 @@ def top_image_rows(results: Sequence[CaptureResult],
 
 def write_reports(results: Sequence[CaptureResult], out_dir: Path,
                   tau: float = metrics.DEFAULT_TAU, weight_shift=None,
-                  image_names: Sequence[str] | None = None) -> list[Path]:
+                  image_names: Sequence[str] | None = None,
+                  skipped_images: Sequence[tuple[str, str]] = ()) -> list[Path]:
     """Write the CSV reports atomically into ``out_dir``; returns the paths written.
 
     ``claims.csv`` checks the poster's claims across ``results``; ``weight_shift.csv`` is
     written when ``weight_shift`` rows (:class:`tlexplorer.weightshift.LayerShift`) are given;
     ``top_images.csv`` lists each unit's top-activating test images (``image_names``: their
-    files, for real data).
+    files, for real data); ``skipped_images.csv`` the data files left out, with the reason.
     """
     from tlexplorer.claims import check_claims
 
@@ -142,6 +170,8 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
         "claims.csv": _csv(CLAIMS_COLUMNS, [[c.claim, c.metric, c.spearman_rho, c.n, c.holds]
                                             for c in check_claims(results, tau)]),
         "top_images.csv": _csv(TOP_IMAGES_COLUMNS, top_image_rows(results, image_names)),
+        "confusion.csv": _csv(CONFUSION_COLUMNS, confusion_rows(results)),
+        "skipped_images.csv": _csv(SKIPPED_IMAGES_COLUMNS, [list(row) for row in skipped_images]),
     }
     if weight_shift is not None:
         files["weight_shift.csv"] = _csv(
@@ -214,10 +244,24 @@ def run_report(args) -> int:
     names, why = image_files_of(suite)
     if why:
         console.print(why)
-    written = write_reports(results, out, _tau(args), weight_shift=shifts, image_names=names)
+    skipped = suite_skipped_images(suite)
+    if skipped:
+        console.print(f"{len(skipped)} data files were left out of the split (listed with the "
+                      "reason in skipped_images.csv)")
+    written = write_reports(results, out, _tau(args), weight_shift=shifts, image_names=names,
+                            skipped_images=skipped)
     _print_summary(console, results, _tau(args), suite)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
     return 0
+
+
+def suite_skipped_images(suite) -> list[tuple[str, str]]:
+    """The files the suite's split left out because the decoder could not read them."""
+    try:
+        raw = suite.info.get("data", {}).get("split", {}).get("skipped", [])
+        return [(str(rel), str(reason)) for rel, reason in raw]
+    except (AttributeError, TypeError, ValueError):  # hand-edited metadata: nothing to list
+        return []
 
 
 def image_files_of(suite) -> tuple[list[str] | None, str]:
@@ -265,17 +309,75 @@ def _print_summary(console, results, tau, suite=None) -> None:
         table.add_column("name", max_width=34, no_wrap=True, overflow="ellipsis")
     for col in ("acc %", "F1", "AUC", "NNU %", "dorm %", "skew", "rangeCV"):
         table.add_column(col, justify="right", no_wrap=True)
+    def cell(value: float, spec: str, missing: str = "–") -> str:
+        return missing if math.isnan(value) else format(value, spec)
+
+    from rich.text import Text
+
+    from tlexplorer.textsafe import safe
+
     for r in results:
         s = metrics.summarize(r, tau)
-        name = [r.model_name] if wide else []
-        table.add_row(r.model_label, *name, f"{s.accuracy * 100:.1f}", f"{s.f1:.3f}",
-                      f"{s.roc_auc:.3f}", f"{s.nnu_pct:.1f}", f"{s.dormant_pct:.1f}",
-                      f"{s.spectrum_skewness:.2f}", f"{s.range_cv:.2f}")
+        name = [Text(safe(r.model_name))] if wide else []
+        table.add_row(Text(safe(r.model_label)), *name, cell(s.accuracy * 100, ".1f"),
+                      cell(s.f1, ".3f"), cell(s.roc_auc, ".3f"),
+                      cell(s.nnu_pct, ".1f", "n/a" if s.nnu_units == 0 else "–"),
+                      cell(s.dormant_pct, ".1f"), cell(s.spectrum_skewness, ".2f"),
+                      cell(s.range_cv, ".2f"))
     console.print(table)
     for r in results:
         for skipped in r.skipped:
-            console.print(f"model {r.model_label}: layer {skipped.name} not probed: "
-                          f"{skipped.reason}")
+            console.print(f"model {safe(r.model_label)}: layer {safe(skipped.name)} not "
+                          f"probed: {skipped.reason}", markup=False)
+
+
+def reading_notes(result: CaptureResult) -> list[str]:
+    """What the tool assumed to read a model, one line each, for the user to check.
+
+    How outputs were read (probabilities or logits, and why), how pixels were fed, and a
+    warning when a model without its own Rescaling/Normalization layer was fed 0..255, or gave
+    NaN/inf outputs.
+    """
+    from tlexplorer.inputs import PREPROCESS_HELP
+    from tlexplorer.textsafe import safe
+
+    label = safe(result.model_label)
+    mode, note = metrics.resolve_outputs(result.head_activation, result.outputs)
+    why = ("--outputs" if result.outputs != "auto"
+           else f"{safe(result.head_activation)} output layer")
+    lines = [f"{label}: outputs read as {mode} ({why}); pixels fed as "
+             f"{PREPROCESS_HELP[result.preprocess]} (--preprocess {result.preprocess})"]
+    if note:
+        lines.append(f"{label}: warning: {note}")
+    if result.preprocess == "none" and not result.input_scaling:
+        lines.append(f"{label}: warning: the model has no Rescaling or Normalization layer "
+                     "near its input and was fed pixels 0..255; if it expects another range, "
+                     "say so with --preprocess unit, tf, caffe or torch")
+    bad = int(np.sum(~np.isfinite(np.asarray(result.scores, dtype=np.float64))))
+    if bad:
+        lines.append(f"{label}: warning: {bad} of {np.asarray(result.scores).size} outputs are "
+                     "NaN or infinite: accuracy, loss, precision, recall, F1 and ROC AUC are "
+                     "left empty")
+    return lines
+
+
+def _check_model_fits(model, class_names: list[str], label: str) -> int:
+    """The model's square RGB input size; UserError when input or output do not fit the data."""
+    from tlexplorer.errors import UserError
+
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise UserError(f"{label}: not supported: a model with {len(model.inputs)} inputs and "
+                        f"{len(model.outputs)} outputs (one image in, class scores out)")
+    shape = tuple(model.inputs[0].shape)
+    if len(shape) != 4 or shape[1] is None or shape[1] != shape[2] or shape[3] != 3:
+        raise UserError(f"{label}: expected a square RGB image input, got {shape}")
+    out = tuple(model.outputs[0].shape)
+    units = out[-1] if len(out) == 2 else None
+    classes = len(class_names)
+    if units is None or not (units == classes or (units == 1 and classes == 2)):
+        raise UserError(f"{label}: the model's output {out} does not fit the data's {classes} "
+                        "classes (one unit for two classes, or one unit per class)")
+    return int(shape[1])
 
 
 def run_analyze(args) -> int:
@@ -283,53 +385,73 @@ def run_analyze(args) -> int:
     from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, save_result
     from tlexplorer.capture.engine import Capturer
     from tlexplorer.console import capture_progress, console
+    from tlexplorer.data.decode import decoded_batches
     from tlexplorer.data.layouts import scan_dataset
-    from tlexplorer.data.pipeline import dataset
-    from tlexplorer.data.sources import FolderSource
-    from tlexplorer.data.split import Split, compute_fingerprint
+    from tlexplorer.data.split import compute_fingerprint
     from tlexplorer.errors import UserError
+    from tlexplorer.session import capture_settings
     from tlexplorer.suite import file_sha256
+    from tlexplorer.textsafe import safe
 
     model_path = Path(args.model)
     if not model_path.is_file():
-        raise UserError(f"model file not found: {model_path}")
-    scan = scan_dataset(args.data)
-    records = list(scan.records)
-    fingerprint = compute_fingerprint(0, scan.class_names, [[], [], records])
-    from tlexplorer.session import capture_settings
-
-    settings = {**capture_settings(), "batch": int(args.batch)}
+        raise UserError(f"model file not found: {safe(model_path)}")
+    preprocess = getattr(args, "preprocess", "none")
+    outputs = getattr(args, "outputs", "auto")
+    with console.status("reading the image folder…"):
+        scan = scan_dataset(args.data)
+        records = list(scan.records)
+        fingerprint = compute_fingerprint(0, scan.class_names, [[], [], records])
+    settings = {**capture_settings(), "batch": int(args.batch), "preprocess": preprocess}
     label = model_path.name
     key = cache_key(file_sha256(model_path), fingerprint, settings)
     path = cache_path(args.workspace, key)
     result = None
+    decode_skipped: list[tuple[str, str]] = []
     if path.is_file():
         try:
-            result, _ = load_result(path)
-            console.print(f"{label}: cached result")
-        except CacheError as exc:
-            console.print(f"{label}: cached result ignored and recomputed: {exc}")
+            result, extra = load_result(path)
+            decode_skipped = [(str(rel), str(why)) for rel, why in extra["skipped_images"]]
+            console.print(f"{safe(label)}: cached result")
+        except (CacheError, KeyError, TypeError, ValueError) as exc:
+            console.print(f"{safe(label)}: cached result ignored and recomputed: {exc}")
+            result = None
     if result is None:
         from tlexplorer.zoo import load_model
 
-        with console.status(f"loading {model_path}…"):
+        with console.status(f"loading {safe(model_path)}…"):
             model = load_model(model_path)
-        shape = tuple(model.inputs[0].shape)
-        if len(shape) != 4 or shape[1] is None or shape[1] != shape[2] or shape[3] != 3:
-            raise UserError(f"{label}: expected a square RGB image input, got {shape}")
-        split = Split([], [], records, list(scan.class_names), 0, fingerprint, 0)
-        source = FolderSource(scan.root, int(shape[1]), split, scan.layout)
-        with console.status(f"building the probe of {label}…"):
-            capturer = Capturer(model, epsilon=settings["epsilon"], topk=settings["topk"])
-        with capture_progress(f"{label}: capture") as on_progress:
-            result = capturer.run(dataset(source, "test", args.batch), total_images=len(records),
-                                  progress=on_progress, model_label=label, model_name=model.name,
+        size = _check_model_fits(model, list(scan.class_names), safe(label))
+        with console.status(f"building the probe of {safe(label)}…"):
+            capturer = Capturer(model, epsilon=settings["epsilon"], topk=settings["topk"],
+                                preprocess=preprocess)
+        decode_skipped = []
+        batches = decoded_batches([r.path for r in records], [r.label for r in records], size,
+                                  args.batch,
+                                  on_skip=lambda i, why: decode_skipped.append((records[i].rel,
+                                                                                why)))
+        with capture_progress(f"{safe(label)}: capture") as on_progress:
+            result = capturer.run(batches, total_images=len(records), progress=on_progress,
+                                  model_label=label, model_name=model.name,
                                   class_names=list(scan.class_names))
-        save_result(path, result, extra={"model_file": str(model_path)})
+        if result.n_images == 0:
+            raise UserError(f"none of the {len(records)} image files in {safe(scan.root)} "
+                            "could be decoded")
+        save_result(path, result, extra={"model_file": str(model_path),
+                                         "skipped_images": [list(s) for s in decode_skipped]})
     result.model_label = label
+    result.outputs = outputs
     out = args.out or Path("reports") / model_path.stem
-    names = [str(r.path) for r in records] if len(records) == result.n_images else None
-    written = write_reports([result], out, _tau(args), image_names=names)
+    left_out = {rel for rel, _ in decode_skipped}
+    used = [r for r in records if r.rel not in left_out]
+    names = [str(r.path) for r in used] if len(used) == result.n_images else None
+    skipped = sorted([*scan.skipped_files, *decode_skipped])
+    console.print(f"{result.n_images} images analysed; {len(skipped)} files skipped"
+                  + (" (listed with the reason in skipped_images.csv)" if skipped else ""))
+    for line in reading_notes(result):
+        console.print(line, markup=False)
+    written = write_reports([result], out, _tau(args), image_names=names,
+                            skipped_images=skipped)
     _print_summary(console, [result], _tau(args))
-    console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
+    console.print(f"wrote {', '.join(p.name for p in written)} to {safe(out)}", markup=False)
     return 0

@@ -139,7 +139,7 @@ def capture_slot(suite: Suite, slot: ModelSlot, settings: dict, source=None,
                  progress=None, cancel: threading.Event | None = None) -> CaptureResult:
     """Capture ``slot`` over the suite's test set (one pass) and cache the result atomically."""
     from tlexplorer.capture.engine import Capturer
-    from tlexplorer.data.pipeline import dataset, n_images
+    from tlexplorer.data.pipeline import capture_batches, n_images
     from tlexplorer.zoo import load_model
 
     if slot.meta is None:
@@ -150,7 +150,13 @@ def capture_slot(suite: Suite, slot: ModelSlot, settings: dict, source=None,
                         f"(fingerprint {source.fingerprint}, expected {suite.fingerprint})")
     model = load_model(slot.files.model_path)
     capturer = Capturer(model, epsilon=settings["epsilon"], topk=settings["topk"])
-    batches = dataset(source, "test", suite.batch_size)
+    files = source.files("test")[0] if source.kind == "folder" else []
+
+    def changed(index: int, reason: str) -> None:
+        raise UserError(f"test image {files[index]} can no longer be decoded ({reason}): the "
+                        "data changed since training")
+
+    batches = capture_batches(source, suite.batch_size, on_skip=changed, cancel=cancel)
     result = capturer.run(batches, total_images=n_images(source, "test"), progress=progress,
                           cancel=cancel, model_label=slot.label, model_name=slot.name,
                           class_names=source.class_names)

@@ -44,14 +44,9 @@ class UnitInfo:
 
 
 def predictions(result: CaptureResult) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted class and its probability per test image (sigmoid head at 0.5, else argmax)."""
-    scores = np.asarray(result.scores, dtype=np.float64)
-    if scores.ndim == 1 or (scores.ndim == 2 and scores.shape[1] == 1):
-        p1 = scores.reshape(-1)
-        predicted = (p1 >= 0.5).astype(np.int64)
-        return predicted, np.where(predicted == 1, p1, 1.0 - p1)
-    predicted = np.argmax(scores, axis=1).astype(np.int64)
-    return predicted, scores[np.arange(len(scores)), predicted]
+    """Predicted class and its probability per test image (:func:`tlexplorer.metrics.predict`:
+    the same decision rule as the metrics)."""
+    return metrics.predict(result)
 
 
 def layer_stats(result: CaptureResult, layer: str) -> LayerStats:
@@ -105,17 +100,21 @@ def top_inputs(result: CaptureResult, layer: str, unit: int,
                predicted: tuple[np.ndarray, np.ndarray] | None = None) -> list[TopInput] | None:
     """The unit's top-activating test images, strongest first; None if top-k was not captured.
 
-    Empty slots (fewer than k test images) are left out. A dead unit still lists images (all
-    at activation 0): the caller says that nothing excites it. ``predicted`` is
+    Empty slots (fewer than k test images) are left out, and so, in layers with a true zero
+    floor, are images on which the unit did not fire (activation ≤ ε): a unit that fired on one
+    image lists that one image, and a dead unit lists none. ``predicted`` is
     :func:`predictions` of ``result``, for callers that ask about many units.
     """
     top = result.topk.get(layer)
     if top is None:
         return None
+    stats = next((s for s in result.layers if s.name == layer), None)
     predicted, confidence = predicted if predicted is not None else predictions(result)
     out = []
     for rank, (value, index) in enumerate(zip(top.values[unit], top.indices[unit], strict=True)):
         if index < 0 or not np.isfinite(value):
+            continue
+        if stats is not None and stats.zero_floor and not value > result.epsilon:
             continue
         i = int(index)
         out.append(TopInput(rank + 1, i, float(value), int(result.labels[i]), int(predicted[i]),

@@ -261,6 +261,9 @@ def train_suite(
     cancel: threading.Event | None = None,
 ) -> dict[int, dict[str, Any]]:
     """Train whatever of ``model_ids`` is missing; returns each model's metadata."""
+    from tlexplorer.data.sources import check_binary
+
+    check_binary(source.class_names)
     tf, keras = import_tensorflow()
     demo = isinstance(source, SyntheticSource)
     suite = suite_name(demo, preset.name)

@@ -1,10 +1,12 @@
 """One streaming pass over a test set: activation statistics, top-k inputs and predictions.
 
 Per batch, a compiled function runs the flat probe model and reduces every probed layer's output
-on the device to a few small tensors (per-image channel maxima, per-channel power sums, a
-fixed-edge histogram from the float32 bit pattern). Only those cross to the host, where they are
-folded into float64/int64 accumulators. Memory does not grow with the number of images (except
-the per-image predictions, a few bytes per image, which ROC AUC and the viewers need).
+on the device to a few small tensors (per-image channel maxima and sums, per-image sums of
+powers of the values centred on the image's mean, a fixed-edge histogram from the float32 bit
+pattern). Only those cross to the host, where they are folded into float64/int64 accumulators;
+the centred sums become per-image central moments, merged exactly (Chan/Pébay) in float64.
+Memory does not grow with the number of images (except the per-image predictions, a few bytes
+per image, which ROC AUC and the viewers need).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from tlexplorer.capture.result import (
     CaptureResult,
     LayerStats,
     TopK,
+    combine_moments,
+    moments_from_shifted_sums,
 )
 from tlexplorer.errors import Cancelled
 from tlexplorer.quiet import import_tensorflow
@@ -73,21 +77,32 @@ def _xla_reductions(tf, a, layer: ProbedLayer):
     return image_max, s1, abs_sum, hist
 
 
-def _moment_sums(tf, a, layer: ProbedLayer):
-    """Per image (B,): Σx² and Σx³ (TensorFlow's multi-threaded tree reductions, no XLA)."""
+def _centred_sums(tf, a, layer: ProbedLayer, s1):
+    """Per image (B,): the shift ``c`` (the image's mean, from the per-unit sums ``s1``) and Σd,
+    Σd², Σd³ of ``d = x - c`` (TensorFlow's multi-threaded reductions, no XLA).
+
+    Centring on the image's own mean keeps the sums free of cancellation when a layer's mean is
+    large against its spread; ``x - c`` is exact for values within a factor of two of ``c``.
+    """
     a = _as_units(tf, a, layer)
-    sq = tf.square(a)
-    return tf.reduce_sum(sq, axis=[1, 2]), tf.reduce_sum(sq * a, axis=[1, 2])
+    count = float(layer.positions * layer.units)
+    shift = tf.reduce_sum(s1, axis=1) / count
+    d = a - shift[:, None, None]
+    sq = tf.square(d)
+    return (shift, tf.reduce_sum(d, axis=[1, 2]), tf.reduce_sum(sq, axis=[1, 2]),
+            tf.reduce_sum(sq * d, axis=[1, 2]))
 
 
-def make_step(flat, layers: list[ProbedLayer], jit: bool = True):
-    """The compiled per-batch function: forward pass, then on-device reductions.
+def make_step(flat, layers: list[ProbedLayer], jit: bool = True, preprocess: str = "none"):
+    """The compiled per-batch function: input mode, forward pass, then on-device reductions.
 
     The forward pass stays on TensorFlow's regular kernels (oneDNN convolutions on the CPU). The
-    per-unit maxima and sums and the histogram run under XLA; the second and third power sums on
-    TensorFlow's own reductions, which measured faster for them (VGG16, 150 px, 2 CPU cores).
+    per-unit maxima and sums and the histogram run under XLA; the centred power sums on
+    TensorFlow's own reductions, which measured faster for them (VGG16, 150 px, 2 CPU cores:
+    XLA's CPU code is slow for reductions with a product inside).
     """
     tf, _ = import_tensorflow()
+    from tlexplorer.inputs import apply_preprocess
 
     def xla_all(outputs):
         return [_xla_reductions(tf, a, lay) for a, lay in zip(outputs, layers, strict=True)]
@@ -96,13 +111,15 @@ def make_step(flat, layers: list[ProbedLayer], jit: bool = True):
 
     @tf.function(reduce_retracing=True)
     def step(x):
+        x = apply_preprocess(tf.cast(x, tf.float32), preprocess)
         outputs = flat(x, training=False)
         if not isinstance(outputs, list | tuple):
             outputs = [outputs]
         outputs = list(outputs)
-        moments = [_moment_sums(tf, a, lay) for a, lay in zip(outputs, layers, strict=True)]
-        reductions = [(m, s1, s2, s3, abs_sum, hist) for (m, s1, abs_sum, hist), (s2, s3)
-                      in zip(xla_fn(outputs), moments, strict=True)]
+        reductions = []
+        for (m, s1, abs_sum, hist), a, lay in zip(xla_fn(outputs), outputs, layers, strict=True):
+            shift, d1, d2, d3 = _centred_sums(tf, a, lay, s1)
+            reductions.append((m, shift, d1, d2, d3, abs_sum, hist))
         return outputs[-1], reductions
 
     return step
@@ -132,12 +149,16 @@ class Capturer:
     """Capture machinery for one model, built once (probe + compiled step) and run on batches."""
 
     def __init__(self, model, *, epsilon: float = 0.0, topk: int = DEFAULT_TOPK,
-                 jit: bool = True, probe: Probe | None = None) -> None:
+                 jit: bool = True, probe: Probe | None = None, preprocess: str = "none") -> None:
+        from tlexplorer.inputs import check_preprocess
+
         self.model = model
         self.probe = probe or build_probe(model)
         self.epsilon = float(epsilon)
         self.topk = int(topk)
-        self.step = make_step(self.probe.model, self.probe.layers, jit=jit)
+        self.preprocess = check_preprocess(preprocess)
+        self.step = make_step(self.probe.model, self.probe.layers, jit=jit,
+                              preprocess=self.preprocess)
 
     def run(
         self,
@@ -155,7 +176,8 @@ class Capturer:
         epsilon = self.epsilon
         stats = [LayerStats(name=p.name, index=i, kind=p.kind, layer_class=p.layer_class,
                             activation=p.activation, units=p.units, positions=p.positions,
-                            is_output=p.is_output) for i, p in enumerate(layers)]
+                            is_output=p.is_output, zero_floor=p.zero_floor)
+                 for i, p in enumerate(layers)]
         tops = [_TopKAccumulator(p.units, self.topk) for p in layers] if self.topk > 0 else []
         all_scores: list[np.ndarray] = []
         all_labels: list[np.ndarray] = []
@@ -173,14 +195,14 @@ class Capturer:
             preds, reductions = self.step(images)
             batch = int(preds.shape[0])
             for i, (st, red) in enumerate(zip(stats, reductions, strict=True)):
-                image_max, s1, s2, s3, abs_sum, hist = (t.numpy() for t in red)
+                image_max, shift, d1, d2, d3, abs_sum, hist = (t.numpy() for t in red)
                 st.n_images += batch
                 np.maximum(st.unit_max, image_max.max(axis=0), out=st.unit_max)
                 st.unit_fire_count += (image_max > epsilon).sum(axis=0)
                 st.unit_abs_sum += abs_sum.sum(axis=0, dtype=np.float64)
-                st.power_sums += (float(np.sum(s1, dtype=np.float64)),
-                                  float(np.sum(s2, dtype=np.float64)),
-                                  float(np.sum(s3, dtype=np.float64)))
+                per_image = moments_from_shifted_sums(
+                    np.full(batch, st.positions * st.units, dtype=np.float64), shift, d1, d2, d3)
+                st.moments = combine_moments(np.vstack([st.moments[None, :], per_image]))
                 st.hist += hist.astype(np.int64)
                 if tops:
                     tops[i].update(image_max, n_seen)
@@ -199,17 +221,21 @@ class Capturer:
             skipped=list(self.probe.skipped),
             labels=np.concatenate(all_labels) if all_labels else np.zeros(0, np.int64),
             scores=scores, class_names=list(class_names or []), epsilon=epsilon,
-            settings={"epsilon": epsilon, "topk": self.topk, "hist_shift": HIST_SHIFT},
+            settings={"epsilon": epsilon, "topk": self.topk, "hist_shift": HIST_SHIFT,
+                      "preprocess": self.preprocess},
             topk={st.name: TopK(t.values, t.indices) for st, t in zip(stats, tops, strict=False)},
             wall_s=time.perf_counter() - start,
+            head_activation=self.probe.head_activation, preprocess=self.preprocess,
+            input_scaling=self.probe.input_scaling,
         )
 
 
 def capture(model, batches: Iterable, *, epsilon: float = 0.0, topk: int = DEFAULT_TOPK,
-            jit: bool = True, **run_kwargs) -> CaptureResult:
+            jit: bool = True, preprocess: str = "none", **run_kwargs) -> CaptureResult:
     """Run ``model`` over ``batches`` of ``(images, labels)`` once; return the statistics.
 
     ``run_kwargs``: total_images, progress, cancel (``cancel.set()`` raises :class:`Cancelled`;
     nothing partial is returned), model_label, model_name, class_names.
     """
-    return Capturer(model, epsilon=epsilon, topk=topk, jit=jit).run(batches, **run_kwargs)
+    return Capturer(model, epsilon=epsilon, topk=topk, jit=jit,
+                    preprocess=preprocess).run(batches, **run_kwargs)

@@ -13,10 +13,21 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tlexplorer.capture.result import SkippedLayer
+from tlexplorer.capture.result import ZERO_FLOOR_ACTIVATIONS, SkippedLayer
 from tlexplorer.quiet import import_tensorflow
 
 ACTIVATION_LAYERS = {"ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "ThresholdedReLU"}
+# Activations that output exactly 0 when inactive and never less: NNU ("never fires") is defined
+# only for these. A ReLU layer qualifies when its threshold is ≥ 0 and it has no negative slope.
+ZERO_FLOOR = ZERO_FLOOR_ACTIVATIONS
+# Layers that pass their input through unchanged in value (or drop values at random in
+# training only): looking for the head's activation goes through them to the layer before.
+PASS_THROUGH = {"Reshape", "Flatten", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+                "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                "Identity", "ActivityRegularization", "Permute", "InputLayer"}
+# Layers that rescale or normalise raw pixels inside the model.
+INPUT_SCALING = {"Rescaling", "Normalization"}
+PROBABILITY_HEADS = {"sigmoid", "softmax"}
 # Activations whose output is never negative: |h| = h, so the abs pass can be skipped.
 NONNEGATIVE = {"relu", "relu6", "sigmoid", "softmax", "softplus", "hard_sigmoid", "silu_abs",
                "exponential"}
@@ -34,6 +45,7 @@ class ProbedLayer:
     nonnegative: bool
     is_output: bool
     tensor: Any  # symbolic output in the flat capture model
+    zero_floor: bool = False  # NNU is defined (see ZERO_FLOOR)
 
 
 @dataclass
@@ -43,6 +55,8 @@ class Probe:
     model: Any
     layers: list[ProbedLayer]
     skipped: list[SkippedLayer]
+    head_activation: str = "sigmoid"  # the non-linearity that produced the model's output
+    input_scaling: bool = True  # a Rescaling/Normalization layer before the first Conv/Dense
 
     @property
     def hidden(self) -> list[ProbedLayer]:
@@ -61,6 +75,43 @@ def _activation_name(layer) -> str | None:
         return None
     name = getattr(act, "__name__", None) or type(act).__name__
     return None if name == "linear" else name
+
+
+def _zero_floor(layer, activation: str) -> bool:
+    """True when the layer's output is ≥ 0 and exactly 0 when the unit is inactive."""
+    cls = type(layer).__name__
+    if cls == "ReLU":
+        slope = float(getattr(layer, "negative_slope", 0.0) or 0.0)
+        threshold = float(getattr(layer, "threshold", 0.0) or 0.0)
+        return slope == 0.0 and threshold >= 0.0
+    if cls == "ThresholdedReLU":
+        return float(getattr(layer, "theta", 0.0) or 0.0) >= 0.0
+    return activation in ZERO_FLOOR
+
+
+def head_activation(records: list[tuple[str, Any, Any]]) -> str:
+    """The non-linearity of the model's head: the output layer's activation, looking through
+    pass-through layers (Flatten, Reshape, Dropout, …) to the layer before; "linear" when the
+    head applies none (its outputs are then logits)."""
+    for _, op, _ in reversed(records):
+        name = _activation_name(op)
+        if name is not None:
+            return name
+        if type(op).__name__ in PASS_THROUGH:
+            continue
+        return "linear"
+    return "linear"
+
+
+def has_input_scaling(records: list[tuple[str, Any, Any]]) -> bool:
+    """Whether a Rescaling or Normalization layer comes before the first layer with weights."""
+    for _, op, _ in records:
+        cls = type(op).__name__
+        if cls in INPUT_SCALING:
+            return True
+        if getattr(op, "weights", None) and cls not in INPUT_SCALING:
+            return False
+    return False
 
 
 def _kind(layer) -> str:
@@ -140,7 +191,7 @@ def _describe(name: str, layer, tensor, is_output: bool) -> ProbedLayer | Skippe
         name=name, layer_class=cls, kind=_kind(layer), activation=activation,
         units=int(shape[channel_axis]), positions=int(math.prod(dims)) if dims else 1,
         channel_axis=channel_axis, nonnegative=activation in NONNEGATIVE,
-        is_output=is_output, tensor=tensor,
+        is_output=is_output, tensor=tensor, zero_floor=_zero_floor(layer, activation),
     )
 
 
@@ -181,4 +232,5 @@ def build_probe(model) -> Probe:
     if not any(p.is_output for p in layers):
         raise ValueError("the model's output could not be located for capture")
     flat = keras.Model(fresh, [p.tensor for p in layers], name=f"{model.name}_probe")
-    return Probe(flat, layers, skipped)
+    return Probe(flat, layers, skipped, head_activation=head_activation(records),
+                 input_scaling=has_input_scaling(records))

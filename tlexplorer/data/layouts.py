@@ -5,15 +5,17 @@ Layouts are detected in this order:
 1. **kaggle**: the root, or ``root/train``, holds ``cat.N.jpg`` / ``dog.N.jpg`` files;
    classes ``["cat", "dog"]``.
 2. **petimages**: the root, or ``root/PetImages``, has sub-folders ``Cat/`` and ``Dog/``;
-   classes ``["cat", "dog"]``. Files that are not JFIF (no ``b"JFIF"`` in the first 10 bytes,
-   the TensorFlow Datasets rule) are skipped here, at scan time.
+   classes ``["cat", "dog"]``. No header heuristics: PNGs and Exif-only JPEGs are images too;
+   PetImages' damaged and non-image files fail the decoder and are skipped there.
 3. **class-folders**: two or more sub-folders of the root that hold image files (searched
    recursively); classes are the sorted folder names, kept as they are.
 
 Every record's ``rel`` is a POSIX path relative to the folder the user gave (``ScanResult.root``),
 so ``root / rel`` finds the file again whichever of ``root`` or ``root/train`` held it.
-Only file names and the first bytes are looked at while scanning; full decoding is left to
-:func:`image_is_readable`, which the split calls only for the images it needs.
+Only file names are looked at while scanning; whether a file is usable is decided by decoding
+it with the pipeline's own decoder (:mod:`tlexplorer.data.decode`), which the split does only
+for the images it needs and a capture does as it reads. Every file left out is listed in
+``ScanResult.skipped_files`` with its reason.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageFile
+from PIL import ImageFile
 
 from tlexplorer.errors import UserError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 """File extensions (lower case) counted as images in class sub-folders."""
 
 KAGGLE_CLASSES = ["cat", "dog"]
@@ -71,7 +73,9 @@ class ScanResult:
     records: list[ImageRecord]
     """Sorted by ``rel``."""
     skipped: dict[str, int] = field(default_factory=dict)
-    """Files left out, by reason (e.g. ``{"not JFIF/JPEG": 3, "not an image file": 1}``)."""
+    """Files left out, by reason (e.g. ``{"not an image file": 1, "hidden file": 2}``)."""
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    """Every file left out at scan time: ``(rel, reason)``, sorted by ``rel``."""
 
     def counts(self) -> dict[str, int]:
         """Number of records per class name."""
@@ -93,23 +97,18 @@ def is_jfif(path: Path) -> bool:
 
 
 def image_is_readable(path: Path) -> bool:
-    """True when Pillow opens and fully decodes the image; truncated files are rejected.
+    """True when the pipeline's decoder fully decodes the file (truncated files are rejected).
 
     ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is forced to False for the check (and put back
-    afterwards if someone had set it), and every exception Pillow or the OS raises means False.
+    afterwards if someone had set it).
     """
+    from tlexplorer.data.decode import decode_problem
+
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    if previous:
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        with Image.open(path) as image:
-            image.load()
-        return True
-    except Exception:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ...
-        return False
+        return decode_problem(path) is None
     finally:
-        if previous:
-            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def scan_dataset(root: Path | str) -> ScanResult:
@@ -166,16 +165,16 @@ def _scan_kaggle(base: Path) -> ScanResult | None:
         entries = [e for e in _list_dir(folder) if e.is_file()]
         if not any(_KAGGLE_NAME.match(e.name) for e in entries):
             continue
-        skipped: Counter[str] = Counter()
+        skipped: list[tuple[str, str]] = []
         records = []
         for entry in entries:
             match = _KAGGLE_NAME.match(entry.name)
+            path = folder / entry.name
             if match:
                 label = KAGGLE_CLASSES.index(match.group(1).lower())
-                path = folder / entry.name
                 records.append(ImageRecord(path, _rel(path, base), label))
             else:
-                skipped[_skip_reason(entry.name, SKIP_NOT_KAGGLE_NAME)] += 1
+                skipped.append((_rel(path, base), _skip_reason(entry.name, SKIP_NOT_KAGGLE_NAME)))
         return _result(base, "kaggle", list(KAGGLE_CLASSES), records, skipped)
     return None
 
@@ -184,7 +183,7 @@ def _scan_petimages(base: Path) -> ScanResult | None:
     for folder in (base, base / "PetImages"):
         if not all((folder / name).is_dir() for name in PETIMAGES_FOLDERS):
             continue
-        skipped: Counter[str] = Counter()
+        skipped: list[tuple[str, str]] = []
         records = []
         for label, name in enumerate(PETIMAGES_FOLDERS):
             class_dir = folder / name
@@ -193,11 +192,9 @@ def _scan_petimages(base: Path) -> ScanResult | None:
                     continue
                 path = class_dir / entry.name
                 if entry.name.startswith("."):
-                    skipped[SKIP_HIDDEN] += 1
+                    skipped.append((_rel(path, base), SKIP_HIDDEN))
                 elif Path(entry.name).suffix.lower() not in IMAGE_EXTENSIONS:
-                    skipped[SKIP_NOT_IMAGE] += 1
-                elif not is_jfif(path):
-                    skipped[SKIP_NOT_JFIF] += 1
+                    skipped.append((_rel(path, base), SKIP_NOT_IMAGE))
                 else:
                     records.append(ImageRecord(path, _rel(path, base), label))
         return _result(base, "petimages", list(KAGGLE_CLASSES), records, skipped)
@@ -205,25 +202,26 @@ def _scan_petimages(base: Path) -> ScanResult | None:
 
 
 def _scan_class_folders(base: Path) -> ScanResult | None:
-    skipped: Counter[str] = Counter()
+    skipped: list[tuple[str, str]] = []
     per_class: dict[str, list[Path]] = {}
     for entry in _list_dir(base):
         if entry.name.startswith(".") or entry.name == "__MACOSX" or not entry.is_dir():
             continue
         images: list[Path] = []
-        class_skipped: Counter[str] = Counter()
+        class_skipped: list[tuple[str, str]] = []
         for dirpath, dirnames, filenames in os.walk(base / entry.name):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in filenames:
+                path = Path(dirpath) / name
                 if name.startswith("."):
-                    class_skipped[SKIP_HIDDEN] += 1
+                    class_skipped.append((_rel(path, base), SKIP_HIDDEN))
                 elif Path(name).suffix.lower() in IMAGE_EXTENSIONS:
-                    images.append(Path(dirpath) / name)
+                    images.append(path)
                 else:
-                    class_skipped[SKIP_NOT_IMAGE] += 1
+                    class_skipped.append((_rel(path, base), SKIP_NOT_IMAGE))
         if images:
             per_class[entry.name] = images
-            skipped.update(class_skipped)
+            skipped.extend(class_skipped)
     if not per_class:
         return None
     class_names = sorted(per_class)
@@ -248,7 +246,10 @@ def _result(
     layout: str,
     class_names: list[str],
     records: list[ImageRecord],
-    skipped: Counter[str],
+    skipped: list[tuple[str, str]],
 ) -> ScanResult:
     records.sort(key=lambda r: r.rel)
-    return ScanResult(base, layout, class_names, records, dict(sorted(skipped.items())))
+    skipped.sort()
+    counts = Counter(reason for _, reason in skipped)
+    return ScanResult(base, layout, class_names, records, dict(sorted(counts.items())),
+                      skipped)

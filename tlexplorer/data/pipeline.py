@@ -1,7 +1,8 @@
-"""tf.data input pipelines for a data source: parallel decoding, caching and prefetch.
+"""Input pipelines for a data source: tf.data for training, plain numpy batches for capture.
 
 Images enter the models as float32 pixels in 0..255; each model rescales them itself, so the
-same pipeline serves training, evaluation and capture.
+same pipeline serves training, evaluation and capture. Real images are decoded by
+:func:`tlexplorer.data.decode.decode_image` on every path (one decoder, one resize rule).
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from tlexplorer.quiet import import_tensorflow
 
 def _decode_file(path, image_size: int):
     tf, _ = import_tensorflow()
-    raw = tf.io.read_file(path)
-    img = tf.io.decode_image(raw, channels=3, expand_animations=False)
-    img = tf.image.resize(img, (image_size, image_size), method="bilinear")
+    from tlexplorer.data.decode import decode_image
+
+    def decode(raw_path) -> np.ndarray:
+        return decode_image(raw_path.decode("utf-8", "surrogateescape"), image_size)
+
+    img = tf.numpy_function(decode, [path], tf.float32, stateful=False)
     img.set_shape((image_size, image_size, 3))
     return img
 
@@ -51,6 +55,23 @@ def dataset(
     if repeat:
         ds = ds.repeat()
     return ds.batch(batch_size).prefetch(autotune)
+
+
+def capture_batches(source: DataSource, batch_size: int, subset: str = "test",
+                    on_skip=None, cancel=None):
+    """Numpy batches ``(images float32 0..255, labels int64)`` of a subset, in order, for one
+    capture pass (no TensorFlow): synthetic arrays as they are, real files decoded in threads;
+    a file that cannot be decoded is left out and reported as ``on_skip(index, reason)``."""
+    from tlexplorer.data.decode import decoded_batches
+
+    if isinstance(source, SyntheticSource):
+        images, labels = source.arrays(subset)
+        labels = labels.astype(np.int64)
+        return ((images[i : i + batch_size].astype(np.float32), labels[i : i + batch_size])
+                for i in range(0, len(labels), batch_size))
+    files, labels = source.files(subset)
+    return decoded_batches(files, labels, source.image_size, batch_size, on_skip=on_skip,
+                           cancel=cancel)
 
 
 def n_images(source: DataSource, subset: str) -> int:

@@ -111,18 +111,17 @@ class FolderSource:
         return self.files("test")[1]
 
     def test_images(self, indices: np.ndarray | list[int]) -> np.ndarray:
-        """Decode chosen test images with Pillow at the model's size (for display, not capture)."""
-        from PIL import Image
+        """Chosen test images as uint8 at the model's size, decoded exactly as for capture."""
+        from tlexplorer.data.decode import ImageDecodeError, decode_image
 
         records = self.split.test
         out = np.zeros((len(indices), self.image_size, self.image_size, 3), dtype=np.uint8)
         for i, idx in enumerate(indices):
             try:
-                with Image.open(records[int(idx)].path) as img:
-                    img = img.convert("RGB").resize((self.image_size, self.image_size))
-                    out[i] = np.asarray(img)
-            except (OSError, ValueError):
-                pass  # a file changed since the split: shown black rather than failing the view
+                pixels = decode_image(records[int(idx)].path, self.image_size)
+            except ImageDecodeError:
+                continue  # a file changed since the split: shown black rather than failing
+            out[i] = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -140,6 +139,20 @@ class FolderSource:
 DataSource = SyntheticSource | FolderSource
 
 
+def check_binary(class_names: list[str]) -> None:
+    """The poster's five recipes have one sigmoid output: refuse anything but two classes."""
+    if len(class_names) != 2:
+        from tlexplorer.textsafe import safe
+
+        shown = ", ".join(safe(name) for name in class_names[:6])
+        more = ", …" if len(class_names) > 6 else ""
+        raise UserError(
+            f"the five recipes are binary classifiers, but the data has {len(class_names)} "
+            f"classes ({shown}{more}); 'tlexplorer analyze MODEL.keras --data DIR' reports on "
+            "a multi-class model of your own"
+        )
+
+
 def open_folder(
     root: Path | str, image_size: int, sizes: tuple[int, int, int], progress=None
 ) -> FolderSource:
@@ -148,6 +161,7 @@ def open_folder(
     from tlexplorer.data.split import make_split
 
     scan = scan_dataset(Path(root))
+    check_binary(scan.class_names)
     split = make_split(scan, sizes=sizes, seed=SPLIT_SEED, progress=progress)
     return FolderSource(root=scan.root, image_size=image_size, split=split, layout=scan.layout)
 

@@ -4,9 +4,10 @@ How a split is drawn (deterministic for a given scan, sizes and seed):
 
 - per class, the records sorted by ``rel`` are permuted with
   ``numpy.random.default_rng([seed, class_index])`` (an independent stream per class);
-- candidates are taken in that order; with ``validate=True`` each one is fully decoded with
-  :func:`~tlexplorer.data.layouts.image_is_readable` and corrupt files are skipped (counted) in
-  favour of the next candidate, so only about as many files as the split needs are decoded;
+- candidates are taken in that order; with ``validate=True`` each one is fully decoded by the
+  pipeline's decoder (:func:`~tlexplorer.data.decode.decode_problem`) and files it cannot read
+  are skipped (listed with the reason) in favour of the next candidate, so only about as many
+  files as the split needs are decoded;
 - the first ``train // n_classes`` accepted images of a class go to train, the next ones to
   validation, then test;
 - inside each subset the classes are interleaved in draw order (class 0's first image, class 1's
@@ -24,8 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from tlexplorer.data.layouts import ImageRecord, ScanResult, image_is_readable
+from tlexplorer.data.decode import decode_problem
+from tlexplorer.data.layouts import ImageRecord, ScanResult
 from tlexplorer.errors import UserError
+
+FINGERPRINT_VERSION = 2
+"""2: each file's bytes are hashed (1 hashed sizes only, so a replaced image of the same size
+went unnoticed and the cache served a stale result)."""
+HASH_THREADS = 4
 
 SUBSETS = ("train", "val", "test")
 DEFAULT_SIZES = (3000, 1000, 1000)
@@ -42,9 +49,12 @@ class Split:
     class_names: list[str]
     seed: int
     fingerprint: str
-    """First 16 hex chars of a sha256 over seed, class names and each record's rel/label/size."""
+    """First 16 hex chars of a sha256 over seed, class names and each record's rel, label and
+    the sha256 of its bytes (:func:`compute_fingerprint`)."""
     skipped_corrupt: int
-    """Files rejected by ``image_is_readable`` while filling the split."""
+    """Files the decoder rejected while filling the split."""
+    skipped: tuple[tuple[str, str], ...] = ()
+    """Those files: ``(rel, reason)``."""
 
     def subset(self, name: str) -> list[ImageRecord]:
         """The records of ``"train"``, ``"val"`` or ``"test"``."""
@@ -60,29 +70,42 @@ class Split:
             "class_names": list(self.class_names),
             "fingerprint": self.fingerprint,
             "skipped_corrupt": self.skipped_corrupt,
+            "skipped": [list(item) for item in self.skipped],
         }
         for name in SUBSETS:
             obj[name] = [[r.rel, r.label] for r in self.subset(name)]
         return obj
 
 
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, streamed; :class:`UserError` when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise UserError(f"cannot read image {path}: {exc.strerror or exc}") from exc
+
+
 def compute_fingerprint(
     seed: int, class_names: Sequence[str], subsets: Sequence[Sequence[ImageRecord]]
 ) -> str:
-    """Hash of seed, class names and, per subset, each record's rel, label and file size.
+    """Hash of seed, class names and, per subset, each record's rel, label and content hash.
 
-    Raises :class:`UserError` when a file cannot be read (stat fails).
+    Content, not size or time stamps: a file replaced by another of the same size changes the
+    fingerprint, so no cached result outlives its images. Files are hashed in a few threads
+    (hashlib releases the GIL). Raises :class:`UserError` when a file cannot be read.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     digest = hashlib.sha256()
-    digest.update(json.dumps({"seed": seed, "class_names": list(class_names)}).encode("utf-8"))
-    for name, records in zip(SUBSETS, subsets, strict=True):
-        digest.update(f"\n[{name}]\n".encode())
-        for record in records:
-            try:
-                size = record.path.stat().st_size
-            except OSError as exc:
-                raise UserError(f"cannot read image {record.path}: {exc.strerror or exc}") from exc
-            digest.update(f"{record.rel}\t{record.label}\t{size}\n".encode())
+    digest.update(json.dumps({"seed": seed, "class_names": list(class_names),
+                              "fingerprint_version": FINGERPRINT_VERSION}).encode("utf-8"))
+    with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
+        for name, records in zip(SUBSETS, subsets, strict=True):
+            digest.update(f"\n[{name}]\n".encode())
+            hashes = pool.map(file_digest, [record.path for record in records])
+            for record, content in zip(records, hashes, strict=True):
+                digest.update(f"{record.rel}\t{record.label}\t{content}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -114,7 +137,7 @@ def make_split(
     need = sum(per_class_sizes)
     total = need * n_classes
     done = 0
-    skipped_corrupt = 0
+    skipped: list[tuple[str, str]] = []
     if progress is not None:
         progress(0, total)
 
@@ -131,8 +154,9 @@ def make_split(
             if len(accepted) == need:
                 break
             candidate = records[int(index)]
-            if validate and not image_is_readable(candidate.path):
-                skipped_corrupt += 1
+            problem = decode_problem(candidate.path) if validate else None
+            if problem is not None:
+                skipped.append((candidate.rel, problem))
                 continue
             accepted.append(candidate)
             done += 1
@@ -140,9 +164,12 @@ def make_split(
                 progress(done, total)
         if len(accepted) < need:
             what = "readable images" if validate else "images"
+            rejected = len(records) - len(accepted)
             raise UserError(
-                f"not enough {what} of class {scan.class_names[label]!r}: "
-                f"needed {need}, found {len(accepted)}"
+                f"not enough {what} of class {scan.class_names[label]!r}: needed {need}, "
+                f"found {len(records)} files, {len(accepted)} usable"
+                + (f", {rejected} could not be decoded" if validate and rejected else "")
+                + " (a smaller --split TRAIN,VAL,TEST needs fewer)"
             )
         chosen.append(accepted)
 
@@ -159,7 +186,8 @@ def make_split(
         class_names=list(scan.class_names),
         seed=seed,
         fingerprint=compute_fingerprint(seed, scan.class_names, subsets),
-        skipped_corrupt=skipped_corrupt,
+        skipped_corrupt=len(skipped),
+        skipped=tuple(sorted(skipped)),
     )
 
 
@@ -175,6 +203,7 @@ def split_from_json(root: Path, obj: dict[str, Any]) -> Split:
         seed = int(obj["seed"])
         class_names = [str(name) for name in obj["class_names"]]
         skipped_corrupt = int(obj.get("skipped_corrupt", 0))
+        skipped = tuple((str(rel), str(reason)) for rel, reason in obj.get("skipped", []))
         raw_subsets = [[(str(rel), int(label)) for rel, label in obj[name]] for name in SUBSETS]
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed split metadata: {exc!r}") from exc
@@ -207,6 +236,7 @@ def split_from_json(root: Path, obj: dict[str, Any]) -> Split:
         seed=seed,
         fingerprint=compute_fingerprint(seed, class_names, subsets),
         skipped_corrupt=skipped_corrupt,
+        skipped=skipped,
     )
 
 
