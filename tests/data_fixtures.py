@@ -89,7 +89,8 @@ def make_petimages(root: Path, n_good: int) -> dict[str, Path]:
 def make_petimages_zip(path: Path, n_good: int) -> Path:
     """A zip laid out like the Microsoft archive: ``PetImages/Cat``, ``PetImages/Dog``, readme.
 
-    Holds ``2 * n_good`` JPEGs and 2 non-JFIF files (a PNG named .jpg and a Thumbs.db).
+    Holds ``2 * n_good`` JPEGs, a PNG named .jpg (an image all the same) and 2 files the
+    decoder cannot read (a truncated JPEG and a Thumbs.db).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as zf:
@@ -99,4 +100,6 @@ def make_petimages_zip(path: Path, n_good: int) -> Path:
                 zf.writestr(f"PetImages/{name}/{i}.jpg", jpeg_bytes(1000 * k + i))
         zf.writestr("PetImages/Cat/666.jpg", png_bytes(3))
         zf.writestr("PetImages/Dog/Thumbs.db", b"not an image")
+        cut = jpeg_bytes(99, size=64)
+        zf.writestr("PetImages/Dog/cut.jpg", cut[: len(cut) // 2])
     return path

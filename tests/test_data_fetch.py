@@ -1,4 +1,5 @@
-"""``data fetch``: cached download over http/file URLs, extraction, non-JFIF clean-up, failures."""
+"""``data fetch``: cached download over http/file URLs, extraction, clean-up of undecodable
+files, failures."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tlexplorer.data.fetch import ARCHIVE_NAME, MARKER_NAME, fetch_petimages
 from tlexplorer.data.layouts import scan_dataset
 from tlexplorer.errors import UserError
 
-N_GOOD = 3  # per class; the archive also holds 2 non-JFIF files
+N_GOOD = 3  # per class; the archive also holds a PNG named .jpg and 2 undecodable files
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -57,7 +58,7 @@ def test_fetch_over_http_then_reuse(served: tuple[str, Path], tmp_path: Path) ->
     size = (www / "pets.zip").stat().st_size
     assert result.downloaded is True
     assert result.root == (dest / "PetImages").resolve()
-    assert (result.images, result.removed_corrupt) == (2 * N_GOOD, 2)
+    assert (result.images, result.removed_corrupt) == (2 * N_GOOD + 1, 2)
     assert calls[0] == (0, size) and calls[-1] == (size, size)
     assert (dest / ARCHIVE_NAME).stat().st_size == size
     assert (result.root / MARKER_NAME).is_file()
@@ -72,12 +73,12 @@ def test_fetch_over_http_then_reuse(served: tuple[str, Path], tmp_path: Path) ->
 
     # Already extracted: nothing is downloaded again, the counts come back from the marker.
     again = fetch_petimages(dest, url=f"{base}/missing.zip")
-    assert (again.downloaded, again.images, again.removed_corrupt) == (False, 2 * N_GOOD, 2)
+    assert (again.downloaded, again.images, again.removed_corrupt) == (False, 2 * N_GOOD + 1, 2)
 
     # Extracted folder gone, archive still there: it is reused (the URL would fail).
     shutil.rmtree(result.root)
     reused = fetch_petimages(dest, url=f"{base}/missing.zip")
-    assert (reused.downloaded, reused.images, reused.removed_corrupt) == (False, 2 * N_GOOD, 2)
+    assert (reused.downloaded, reused.images, reused.removed_corrupt) == (False, 2 * N_GOOD + 1, 2)
     assert _leftovers(dest) == []
 
 
@@ -85,7 +86,7 @@ def test_fetch_file_url(tmp_path: Path) -> None:
     archive = make_petimages_zip(tmp_path / "src" / "pets.zip", N_GOOD)
     dest = tmp_path / "data"
     result = fetch_petimages(dest, url=archive.as_uri())
-    assert (result.downloaded, result.images, result.removed_corrupt) == (True, 2 * N_GOOD, 2)
+    assert (result.downloaded, result.images, result.removed_corrupt) == (True, 2 * N_GOOD + 1, 2)
     assert (dest / "PetImages" / "Dog" / "0.jpg").is_file()
 
 

@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fetch",
         help="download Microsoft PetImages (needs internet)",
         description="Download and unpack Microsoft PetImages, keeping the "
-        "archive for reuse and removing non-JPEG files.",
+        "archive for reuse and removing files that cannot be decoded.",
     )
     fetch.add_argument(
         "--dest",
@@ -432,7 +432,7 @@ def cmd_data(args) -> int:
         result = fetch_petimages(args.dest, url=url, progress=progress)
     console.print(
         f"{result.images} images in {result.root} "
-        f"({result.removed_corrupt} non-JPEG files removed"
+        f"({result.removed_corrupt} unreadable files removed"
         f"{'' if result.downloaded else '; archive already downloaded'})"
     )
     console.print(f"next: tlexplorer train --data {result.root}")

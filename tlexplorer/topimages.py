@@ -41,6 +41,7 @@ class UnitInfo:
     max: float
     fire_rate: float  # share of test images on which the unit fired at least once
     dead: bool
+    fired: int = 0  # test images on which the unit fired (activation > ε somewhere)
 
 
 def predictions(result: CaptureResult) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +62,7 @@ def unit_info(result: CaptureResult, layer: str, unit: int) -> UnitInfo:
     dead = bool(metrics.dead_units(stats, result.epsilon)[unit])
     n = max(stats.n_images, 1)
     return UnitInfo(layer, unit, stats.units, float(stats.unit_max[unit]),
-                    float(stats.unit_fire_count[unit]) / n, dead)
+                    float(stats.unit_fire_count[unit]) / n, dead, int(stats.unit_fire_count[unit]))
 
 
 UNIT_ORDERS = {  # order → how the view names it

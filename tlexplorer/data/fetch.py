@@ -1,12 +1,12 @@
-"""``tlexplorer data fetch``: download and unpack Microsoft PetImages, dropping non-JFIF files.
+"""``tlexplorer data fetch``: download and unpack Microsoft PetImages, dropping unreadable files.
 
 Steps, each safe to interrupt (a rerun picks up where a finished step left off):
 
 1. download ``url`` (http, https or file) to ``dest/kagglecatsanddogs.zip.part``, renamed to
    ``dest/kagglecatsanddogs.zip`` only once complete; an existing archive is reused;
 2. extract into a temporary folder inside ``dest``;
-3. delete files of ``Cat/`` and ``Dog/`` without ``b"JFIF"`` in their first 10 bytes (the
-   keras.io example's clean-up, with the TFDS 10-byte rule that the scanner also uses);
+3. delete the files of ``Cat/`` and ``Dog/`` that the pipeline's decoder cannot read (empty,
+   truncated, not images); no header heuristics, so PNG or Exif-only JPEG files are kept;
 4. write a marker file, then rename the folder to ``dest/PetImages``: if that folder exists,
    the whole job is done.
 
@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tlexplorer.data.layouts import PETIMAGES_FOLDERS, is_jfif
+from tlexplorer.data.decode import decode_problem
+from tlexplorer.data.layouts import PETIMAGES_FOLDERS
 from tlexplorer.errors import UserError
 from tlexplorer.fsio import atomic_write_json, read_json
 
@@ -53,9 +54,9 @@ class FetchResult:
     downloaded: bool
     """True when the archive was downloaded by this call."""
     images: int
-    """JFIF files left in ``Cat/`` and ``Dog/``."""
+    """Decodable images left in ``Cat/`` and ``Dog/``."""
     removed_corrupt: int
-    """Non-JFIF files deleted after extraction."""
+    """Files the decoder cannot read, deleted after extraction."""
 
 
 def fetch_petimages(
@@ -154,7 +155,11 @@ def _download(
 
 
 def _extract(archive: Path, dest: Path, url: str) -> tuple[int, int]:
-    """Unpack, clean and move into place; returns (images kept, non-JFIF files removed)."""
+    """Unpack, clean and move into place; returns (images kept, undecodable files removed).
+
+    A file is removed only when the pipeline's decoder cannot read it (PetImages holds empty,
+    truncated and non-image files); PNG or Exif-only JPEG files are images and are kept.
+    """
     for stale in dest.glob(f"{_TMP_PREFIX}*{_TMP_SUFFIX}"):
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
@@ -181,7 +186,7 @@ def _extract(archive: Path, dest: Path, url: str) -> tuple[int, int]:
             for path in sorted((src / name).rglob("*")):
                 if not path.is_file():
                     continue
-                if is_jfif(path):
+                if decode_problem(path) is None:
                     images += 1
                 else:
                     path.unlink()

@@ -23,7 +23,7 @@ from tlexplorer.capture.result import CaptureResult, LayerStats
 class LayerRow:
     name: str
     units: int
-    dead: int
+    dead: int | None  # None where NNU is n/a (no true zero floor)
     nnu_pct: float
     dormant_pct: float
     max: float
@@ -62,7 +62,7 @@ class ModelFigures:
     def rows(self) -> list[LayerRow]:
         eps = self.result.epsilon
         return [
-            LayerRow(layer.name, layer.units, int(metrics.dead_units(layer, eps).sum()),
+            LayerRow(layer.name, layer.units, metrics.layer_dead_count(layer, eps),
                      metrics.layer_nnu_pct(layer, eps),
                      metrics.layer_dormant_pct(layer, self.tau), metrics.layer_max(layer),
                      metrics.layer_mean_activation(layer), metrics.layer_zero_fraction(layer),
@@ -104,3 +104,11 @@ def fmt(value: float, spec: str = ".2f") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return format(value, spec)
+
+
+NA = "n/a"
+
+
+def fmt_nnu(value: float, defined: bool, spec: str = ".1f") -> str:
+    """An NNU figure: "n/a" where NNU is undefined (no true zero floor), else :func:`fmt`."""
+    return fmt(value, spec) if defined else NA

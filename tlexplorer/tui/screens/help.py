@@ -35,13 +35,17 @@ HELP = """\
 | ctrl+p | command palette |
 | q | quit |
 
-**NNU %**: dead units (activation ≤ ε for every test image) per 100 units.
+**NNU %**: dead units (activation ≤ ε for every test image) per 100 units. Shown "n/a" for
+layers whose activation has no true zero floor (tanh, sigmoid, gelu, swish, leaky ReLU, elu, …):
+their units are never exactly off, so "never fires" means nothing there; a model's NNU counts
+only relu/relu6 layers. dormant % is defined for every layer.
 **dormant %**: units whose mean |activation| is ≤ τ × the layer mean.
 **Spectrum**: histogram of every activation value; zeros get their own bar.
 **Range**: maximum activation per layer; range CV = std / mean of the maxima.
 **Top images**: per unit, the k test images with the highest activation, kept by the capture
-(no second pass). **Feature maps**: one colour scale per layer (black = 0); channels that never
-fired over the whole test set are captioned "dead".
+(no second pass); in ReLU layers only images the unit fired on. **Feature maps**: one colour
+scale per layer (black = 0); channels that never fired over the whole test set are captioned
+"dead".
 """
 
 

@@ -202,8 +202,8 @@ class MainScreen(Screen):
         order = topimages.unit_order(result, layer, self.unit_order)
         position = int(np.flatnonzero(order == self.unit_index)[0]) + 1
         info = (f"unit {unit.unit}/{unit.units - 1} · {position} of {unit.units} "
-                f"{topimages.UNIT_ORDERS[self.unit_order]} · max {unit.max:.4g} · fires on "
-                f"{unit.fire_rate:.0%} of {result.n_images} test images"
+                f"{topimages.UNIT_ORDERS[self.unit_order]} · max {unit.max:.4g} · fired on "
+                f"{unit.fired} of {result.n_images} test images"
                 + (" · [b red]dead[/]" if unit.dead else "")
                 + "\n[dim][ ] next unit, { } ±10, s unit order, n/p pick an image, "
                   "f its feature maps[/]")
@@ -268,8 +268,10 @@ class MainScreen(Screen):
         if not dense:
             for c, tile in enumerate(tiles):
                 tile.selected = c == self.unit_index
+        dead_text = (f"{int(dead.sum())} dead in the capture" if stats.zero_floor
+                     else "dead units: n/a (no zero floor)")
         info = (f"{layer}\n{'×'.join(str(d) for d in maps.shape)}\n"
-                f"colour: 0 … {vmax:.3g}\n{int(dead.sum())} dead in the capture\n\n"
+                f"colour: 0 … {vmax:.3g}\n{dead_text}\n\n"
                 "[dim][ ] page\nn/p image\n↑↓ layer  ←→ model[/]")
         view.show(Tile(state.image, caption), info, tiles, page=self.fm_page,
                   tile_width=tiles[0].image.shape[1] if dense else None)

@@ -8,7 +8,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from tlexplorer.tui.figures import ModelFigures, fmt
+from tlexplorer.tui.figures import ModelFigures, fmt, fmt_nnu
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 CONTENT_CACHE = 256
@@ -98,8 +98,10 @@ class NNUBars(LayerBars):
 
     def values(self, fig: ModelFigures, narrow: bool = False
                ) -> tuple[list[float], float, list[str]]:
-        texts = [f"{fmt(row.nnu_pct, '.1f')}/{fmt(row.dormant_pct, '.0f')}" if narrow else
-                 f"{fmt(row.nnu_pct, '.1f')} d{fmt(row.dormant_pct, '.0f')}" for row in fig.rows]
+        texts = [f"{fmt_nnu(row.nnu_pct, row.dead is not None)}/{fmt(row.dormant_pct, '.0f')}"
+                 if narrow else
+                 f"{fmt_nnu(row.nnu_pct, row.dead is not None)} d{fmt(row.dormant_pct, '.0f')}"
+                 for row in fig.rows]
         return [row.nnu_pct for row in fig.rows], 100.0, texts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tlexplorer.session import ModelSlot
-from tlexplorer.tui.figures import ModelFigures, fmt
+from tlexplorer.tui.figures import NA, ModelFigures, fmt, fmt_nnu
 
 
 class ModelsList(DataTable):
@@ -40,7 +40,8 @@ class ModelsList(DataTable):
             fig = figures.get(slot.label)
             if fig is not None:
                 s = fig.summary
-                acc, nnu, dorm = (fmt(s.accuracy * 100, ".1f"), fmt(s.nnu_pct, ".1f"),
+                acc, nnu, dorm = (fmt(s.accuracy * 100, ".1f"),
+                                  fmt_nnu(s.nnu_pct, s.nnu_units > 0),
                                   fmt(s.dormant_pct, ".1f"))
             elif slot.error:
                 acc, nnu, dorm = "error", "", ""
@@ -78,7 +79,8 @@ class OverviewTable(DataTable):
                 continue
             s = fig.summary
             self.add_row(slot.label, slot.name, fmt(s.accuracy * 100, ".1f"), fmt(s.loss, ".3f"),
-                         fmt(s.f1, ".3f"), fmt(s.roc_auc, ".3f"), fmt(s.nnu_pct, ".1f"),
+                         fmt(s.f1, ".3f"), fmt(s.roc_auc, ".3f"),
+                         fmt_nnu(s.nnu_pct, s.nnu_units > 0),
                          fmt(s.dormant_pct, ".1f"), fmt(s.spectrum_skewness, ".2f"),
                          fmt(s.range_cv, ".2f"), key=slot.label)
         if slots:
@@ -97,7 +99,9 @@ class LayersTable(DataTable):
         if fig is None:
             return
         for i, row in enumerate(fig.rows):
-            self.add_row(row.name, str(row.units), str(row.dead), fmt(row.nnu_pct, ".1f"),
+            defined = row.dead is not None
+            self.add_row(row.name, str(row.units), str(row.dead) if defined else NA,
+                         fmt_nnu(row.nnu_pct, defined),
                          fmt(row.dormant_pct, ".1f"), fmt(row.max, ".3g"), fmt(row.mean, ".3g"),
                          fmt(row.zero_fraction, ".2f"), key=str(i))
         if fig.rows:
