@@ -62,13 +62,15 @@ def test_fetch_over_http_then_reuse(served: tuple[str, Path], tmp_path: Path) ->
     assert calls[0] == (0, size) and calls[-1] == (size, size)
     assert (dest / ARCHIVE_NAME).stat().st_size == size
     assert (result.root / MARKER_NAME).is_file()
-    assert not (result.root / "Cat" / "666.jpg").exists()
+    assert (result.root / "Cat" / "666.jpg").exists()  # a PNG named .jpg is an image: kept
+    assert not (result.root / "Dog" / "cut.jpg").exists()  # truncated: removed
+    assert not (result.root / "Dog" / "Thumbs.db").exists()
     assert not (dest / "readme[1].txt").exists()
     assert _leftovers(dest) == []
 
     scan = scan_dataset(result.root)
     assert scan.layout == "petimages"
-    assert scan.counts() == {"cat": N_GOOD, "dog": N_GOOD}
+    assert scan.counts() == {"cat": N_GOOD + 1, "dog": N_GOOD}
     assert scan.skipped == {}
 
     # Already extracted: nothing is downloaded again, the counts come back from the marker.
