@@ -300,6 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
         "probed layer (median of 5 after a warm-up)",
     )
     bench.add_argument(
+        "--fingerprint",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="instead, time the content fingerprint (sha256 of every image's bytes) that "
+        "identifies the test set of an image folder",
+    )
+    bench.add_argument(
         "--json",
         action="store_true",
         help="print only one JSON object (also printed last without --json)",

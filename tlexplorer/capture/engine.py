@@ -77,22 +77,20 @@ def _xla_reductions(tf, a, layer: ProbedLayer):
     return image_max, s1, abs_sum, hist
 
 
-def _centred_sums(tf, a, layer: ProbedLayer):
-    """Per image (B,): a shift ``c`` near the image's mean, and Σd, Σd², Σd³ of ``d = x - c``
-    (TensorFlow's multi-threaded reductions, no XLA).
+def _centred_sums(tf, a, layer: ProbedLayer, s1):
+    """Per image (B,): the shift ``c`` (the image's mean, from the per-unit sums ``s1`` of the
+    XLA pass) and Σd, Σd², Σd³ of ``d = x - c`` (TensorFlow's multi-threaded reductions).
 
     Centring keeps the sums free of cancellation when a layer's mean is large against its
     spread (``x - c`` is even exact for values within a factor of two of ``c``); the host turns
-    them into exact central moments in float64, whatever ``c`` is. ``c`` is the mean of about
-    a thousand evenly strided values, so this pass does not wait for the XLA reductions and the
-    two run side by side.
+    them into exact central moments in float64. Taking ``c`` from the XLA pass makes this pass
+    wait for it, which keeps fewer activation-sized temporaries alive at once (measured: 1 GB
+    less peak memory for VGG16 at 150 px, batch 32, than running both passes side by side).
     """
     count = layer.positions * layer.units
+    shift = tf.reduce_sum(s1, axis=1) / float(count)
     # One row per image: Eigen reduces a 2-D row faster than two axes of a 3-D tensor.
-    flat = tf.reshape(tf.cast(a, tf.float32), (-1, count))
-    stride = max(1, count // 1024)
-    shift = tf.reduce_mean(flat[:, ::stride], axis=1)
-    d = flat - shift[:, None]
+    d = tf.reshape(tf.cast(a, tf.float32), (-1, count)) - shift[:, None]
     sq = tf.square(d)
     return shift, tf.reduce_sum(d, axis=1), tf.reduce_sum(sq, axis=1), tf.reduce_sum(sq * d, axis=1)
 
@@ -121,9 +119,8 @@ def make_step(flat, layers: list[ProbedLayer], jit: bool = True, preprocess: str
             outputs = [outputs]
         outputs = list(outputs)
         reductions = []
-        centred = [_centred_sums(tf, a, lay) for a, lay in zip(outputs, layers, strict=True)]
-        for (m, _, abs_sum, hist), (shift, d1, d2, d3) in zip(xla_fn(outputs), centred,
-                                                              strict=True):
+        for (m, s1, abs_sum, hist), a, lay in zip(xla_fn(outputs), outputs, layers, strict=True):
+            shift, d1, d2, d3 = _centred_sums(tf, a, lay, s1)
             reductions.append((m, shift, d1, d2, d3, abs_sum, hist))
         return outputs[-1], reductions
 
