@@ -397,3 +397,26 @@ def test_options_before_the_command_are_kept():
     args = parser.parse_args(["train", "--demo"])
     assert (args.workspace, args.vgg_weights, args.image_size) == (Path("."), None, None)
     assert parser.parse_args(["--image-size", "40", "bench"]).image_size == 40
+
+
+def test_one_model_that_cannot_be_captured_does_not_stop_the_report(smoke_ws, capsys,
+                                                                    monkeypatch, tmp_path):
+    from tlexplorer import session
+
+    real_load, real_capture = session.load_cached, session.capture_slot
+
+    def load(suite, slot, settings, warn=None):
+        return None if slot.label == "2" else real_load(suite, slot, settings, warn)
+
+    def capture(suite, slot, settings, **kwargs):
+        if slot.label == "2":
+            raise ValueError("cannot trace subclassed model Custom")
+        return real_capture(suite, slot, settings, **kwargs)
+
+    monkeypatch.setattr(session, "load_cached", load)
+    monkeypatch.setattr(session, "capture_slot", capture)
+    out = tmp_path / "reports"
+    assert main(["report", "--workspace", str(smoke_ws), "--out", str(out)]) == 3
+    text = capsys.readouterr().out
+    assert "model 2: left out: ValueError: cannot trace subclassed model Custom" in text
+    assert [r["model"] for r in _rows(out / "summary.csv")] == ["1", "3", "4", "5"]

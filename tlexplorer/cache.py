@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tlexplorer.capture.result import CaptureResult, LayerStats, SkippedLayer, TopK
+from tlexplorer.capture.result import HIST_BINS, CaptureResult, LayerStats, SkippedLayer, TopK
 from tlexplorer.fsio import atomic_write
 
 CACHE_FORMAT = 3  # 3: central moments instead of power sums; zero floor; head activation
@@ -83,36 +83,104 @@ def save_result(path: Path, result: CaptureResult, extra: dict[str, Any] | None 
     atomic_write(Path(path), write, suffix=".npz")
 
 
+def _read_array(archive: zipfile.ZipFile, key: str) -> np.ndarray:
+    """One array of the .npz, after checking that its header's shape fits the bytes stored
+    (a crafted header must not make numpy allocate terabytes)."""
+    name = f"{key}.npy"
+    info = archive.getinfo(name)
+    with archive.open(name) as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(handle)
+        if dtype.hasobject:
+            raise ValueError(f"{key}: object arrays are not trusted")
+        if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > info.file_size:
+            raise ValueError(f"{key}: header promises more data than is stored")
+        data = handle.read()
+    return np.frombuffer(data, dtype=dtype, count=int(np.prod(shape))).reshape(
+        shape, order="F" if fortran else "C").copy()
+
+
+def _check(condition: bool, what: str) -> None:
+    if not condition:
+        raise ValueError(what)
+
+
+def _validate(result: CaptureResult) -> None:
+    """Shapes, dtypes, sizes and index ranges of a loaded result; ValueError if any is off."""
+    n = result.n_images
+    _check(result.labels.ndim == 1 and result.labels.dtype.kind in "iu", "labels")
+    _check(result.scores.ndim in (1, 2) and result.scores.shape[0] == n
+           and result.scores.dtype.kind == "f", "scores")
+    if n:
+        _check(0 <= int(result.labels.min()) and (not result.class_names or int(
+            result.labels.max()) < len(result.class_names)), "labels out of range")
+    _check(any(s.is_output for s in result.layers), "no output layer")
+    for s in result.layers:
+        _check(isinstance(s.units, int) and 0 < s.units <= 10**7, f"{s.name}: units")
+        _check(isinstance(s.positions, int) and 0 < s.positions <= 10**9, f"{s.name}: positions")
+        _check(s.n_images == n, f"{s.name}: inconsistent image counts")
+        for field, kind in (("unit_max", "f"), ("unit_abs_sum", "f"), ("unit_fire_count", "iu")):
+            value = getattr(s, field)
+            _check(value.shape == (s.units,) and value.dtype.kind in kind, f"{s.name}: {field}")
+        _check(s.hist.shape == (HIST_BINS,) and s.hist.dtype.kind in "iu"
+               and int(s.hist.min()) >= 0 and int(s.hist.sum()) == s.count, f"{s.name}: hist")
+        _check(s.moments.shape == (4,) and s.moments.dtype.kind == "f"
+               and int(s.moments[0]) == s.count, f"{s.name}: moments")
+        _check(int(s.unit_fire_count.min(initial=0)) >= 0
+               and int(s.unit_fire_count.max(initial=0)) <= n, f"{s.name}: fire counts")
+        top = result.topk.get(s.name)
+        if top is not None:
+            _check(top.values.ndim == 2 and top.values.shape[0] == s.units
+                   and top.indices.shape == top.values.shape and top.indices.dtype.kind in "iu",
+                   f"{s.name}: top-k")
+            _check(top.indices.size == 0 or (int(top.indices.min()) >= -1
+                                             and int(top.indices.max()) < n),
+                   f"{s.name}: top-k indices")
+
+
 def load_result(path: Path) -> tuple[CaptureResult, dict[str, Any]]:
-    """Read a cached result; raises :class:`CacheError` when it cannot be trusted."""
+    """Read a cached result; raises :class:`CacheError` when it cannot be trusted (format,
+    damage, or any shape, dtype, size or index that does not fit)."""
+    name = Path(path).name
     try:
-        with np.load(Path(path), allow_pickle=False) as data:
-            header = json.loads(bytes(data["header"]).decode())
+        with zipfile.ZipFile(Path(path)) as archive:
+            def read(key: str) -> np.ndarray:
+                return _read_array(archive, key)
+
+            keys = {n[:-4] for n in archive.namelist() if n.endswith(".npy")}
+            header = json.loads(bytes(read("header")).decode())
             if header.get("format") != CACHE_FORMAT:
-                raise CacheError(f"{path.name}: cache format {header.get('format')}, "
+                raise CacheError(f"{name}: cache format {header.get('format')}, "
                                  f"expected {CACHE_FORMAT}")
             layers = []
             topk = {}
             for i, meta in enumerate(header["layers"]):
-                arrays = {field: np.array(data[f"L{i}_{field}"]) for field in _LAYER_ARRAYS}
+                arrays = {field: read(f"L{i}_{field}") for field in _LAYER_ARRAYS}
                 layers.append(LayerStats(**meta, **arrays))
-                if f"L{i}_topk_values" in data:
-                    topk[meta["name"]] = TopK(np.array(data[f"L{i}_topk_values"]),
-                                              np.array(data[f"L{i}_topk_indices"]))
+                if f"L{i}_topk_values" in keys:
+                    topk[meta["name"]] = TopK(read(f"L{i}_topk_values"),
+                                              read(f"L{i}_topk_indices"))
             result = CaptureResult(
-                model_label=header["model_label"], model_name=header["model_name"],
+                model_label=str(header["model_label"]), model_name=str(header["model_name"]),
                 layers=layers, skipped=[SkippedLayer(**s) for s in header["skipped"]],
-                labels=np.array(data["labels"]), scores=np.array(data["scores"]),
-                class_names=list(header["class_names"]), epsilon=float(header["epsilon"]),
+                labels=read("labels"), scores=read("scores"),
+                class_names=[str(c) for c in header["class_names"]],
+                epsilon=float(header["epsilon"]),
                 settings=dict(header["settings"]), topk=topk, wall_s=float(header["wall_s"]),
                 head_activation=str(header["head_activation"]),
                 preprocess=str(header["preprocess"]),
                 input_scaling=bool(header["input_scaling"]),
             )
+            _validate(result)
+            extra = header.get("extra", {})
+            if not isinstance(extra, dict):
+                raise ValueError("extra")
     except CacheError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
-        raise CacheError(f"{Path(path).name}: unreadable cache entry ({exc})") from exc
-    if any(s.n_images != result.n_images for s in result.layers):
-        raise CacheError(f"{Path(path).name}: inconsistent image counts")
-    return result, header.get("extra", {})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            zipfile.BadZipFile, EOFError, UnicodeDecodeError, MemoryError) as exc:
+        # every way a damaged or crafted file fails to parse means the same: recompute
+        raise CacheError(f"{name}: corrupt cache entry, recomputing") from exc
+    return result, extra

@@ -7,7 +7,10 @@ exit status 2; Ctrl+C keeps finished work and exits with 130.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import traceback
 import warnings
 from pathlib import Path
 
@@ -28,6 +31,15 @@ commands:
 
 Run 'tlexplorer COMMAND --help' for a command's options.
 """
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (no usage dump), with anything the user typed made safe."""
+
+    def error(self, message: str):  # type: ignore[override]
+        from tlexplorer.textsafe import safe
+
+        self.exit(2, f"{self.prog}: error: {safe(message)} (see {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -55,6 +67,18 @@ def _fraction(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
     return value
@@ -156,7 +180,7 @@ def _keep_top_level_values(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="tlexplorer",
         description="Look inside transfer-learning image classifiers: neural network utilization "
         "(dead units), activation spectrum and activation range, per layer.",
@@ -170,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(parser)
     _add_vgg_weights(parser, "local VGG16 notop weights, if the explorer must train the paper "
                              "preset's models first")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
 
     train = sub.add_parser(
         "train",
@@ -288,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--topk",
-        type=int,
+        type=_non_negative_int,
         default=9,
         metavar="K",
         help="top-activating images kept per unit (0 turns tracking off)",
@@ -349,6 +373,14 @@ def preset_from_args(args):
     preset = get_preset(_preset_for(args))
     changes = {}
     if getattr(args, "image_size", None):
+        from tlexplorer.zoo import min_image_size
+
+        models = getattr(args, "models", None)
+        smallest = min_image_size(preset, models)
+        if args.image_size < smallest:
+            which = "these recipes" if models else "the five recipes"
+            raise UserError(f"--image-size {args.image_size} is too small for {which}: they "
+                            f"need at least {smallest} px")
         changes["image_size"] = args.image_size
     if getattr(args, "split", None):
         changes["split"] = tuple(args.split)
@@ -473,7 +505,33 @@ COMMANDS = {
 }
 
 
+def _check_folders(args) -> None:
+    """A file where a folder is expected (``--workspace``, ``--out``, ``--dest``): one line."""
+    for option in ("workspace", "out", "dest"):
+        value = getattr(args, option, None)
+        if value is not None and Path(value).exists() and not Path(value).is_dir():
+            raise UserError(f"--{option} must be a folder, but {value} is a file")
+
+
+def _crash_log(args) -> Path:
+    """Where the traceback of an unexpected error goes: the workspace's cache/, else /tmp."""
+    workspace = getattr(args, "workspace", None)
+    for folder in ([Path(workspace) / "cache"] if workspace is not None else []) + [
+            Path(os.environ.get("TMPDIR", "/tmp"))]:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "tlexplorer-error.log"
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(traceback.format_exc() + "\n")
+            return path
+        except OSError:
+            continue
+    return Path("(no writable place for the log)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from tlexplorer.textsafe import safe
+
     parser = build_parser()
     args = parser.parse_args(argv)
     from tlexplorer import quiet
@@ -482,13 +540,26 @@ def main(argv: list[str] | None = None) -> int:
     if not quiet.is_verbose():
         warnings.filterwarnings("ignore")
     try:
+        _check_folders(args)
         return COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"tlexplorer: error: {exc}", file=sys.stderr)
+        print(f"tlexplorer: error: {safe(exc)}", file=sys.stderr)
         return 2
     except (Cancelled, KeyboardInterrupt):
-        print("tlexplorer: interrupted; finished models and results are kept", file=sys.stderr)
+        what = ("the download can be resumed by running it again" if args.command == "data"
+                else "finished models and results are kept")
+        print(f"tlexplorer: interrupted; {what}", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a read-only folder: the OS says which file
+        where = f" ({safe(exc.filename)})" if getattr(exc, "filename", None) else ""
+        print(f"tlexplorer: error: {safe(exc.strerror or exc)}{where}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # broad on purpose: the last guard before a raw traceback
+        log = _crash_log(args)
+        first = safe(str(exc).splitlines()[0] if str(exc) else "")
+        print(f"tlexplorer: unexpected error: {type(exc).__name__}: {first} "
+              f"(traceback in {safe(log)})", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

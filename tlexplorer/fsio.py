@@ -46,6 +46,33 @@ def _new_temp(path: Path, suffix: str) -> Path:
         return tmp
 
 
+STALE_TEMP_S = 3600.0
+"""A temp file untouched this long was left by a killed process (writes take seconds)."""
+
+
+def remove_stale_temps(folder: Path, older_than_s: float = STALE_TEMP_S) -> int:
+    """Delete the temp files of :func:`atomic_write` that a killed process left in ``folder``
+    (only those older than ``older_than_s``, so a concurrent writer's file is left alone);
+    returns how many. Errors (a read-only folder) are ignored: cleaning is best effort."""
+    import time
+
+    removed = 0
+    try:
+        candidates = list(Path(folder).glob(".*.tmp*"))
+    except OSError:
+        return 0
+    now = time.time()
+    for path in candidates:
+        try:
+            if path.is_file() and not path.is_symlink() and \
+                    now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda tmp: tmp.write_bytes(data))
 

@@ -37,11 +37,28 @@ WEIGHT_SHIFT_COLUMNS = ["model", "layer", "relative_shift", "cosine", "trainable
 TOP_IMAGES_COLUMNS = ["model", "layer", "unit", "rank", "test_index", "image", "activation",
                       "label", "predicted", "confidence"]
 ALL_LAYERS = "__all__"
+EXIT_PARTIAL = 3
+"""``report`` wrote the reports, but left out a model it could not load or capture."""
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    """A text cell that is safe to open in a spreadsheet: control characters and undecodable
+    file-name bytes made visible, and a leading ``= + - @`` (a formula to Excel or LibreOffice)
+    neutralised with a quote. Numbers never come here, so they stay numbers."""
+    from tlexplorer.textsafe import safe
+
+    text = safe(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _fmt(value) -> str:
     if value is None:  # undefined (n/a)
         return ""
+    if isinstance(value, str):
+        return _text_cell(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -198,16 +215,26 @@ def _tau(args) -> float:
 def _capture_with_display(suite, slots, settings, source, console) -> None:
     """Fill ``slot.result`` for each slot: from the cache, or by capturing with a progress bar."""
     from tlexplorer.console import capture_progress
+    from tlexplorer.errors import Cancelled, UserError
     from tlexplorer.session import capture_slot, load_cached
+    from tlexplorer.textsafe import safe
 
     for slot in slots:
         slot.result = load_cached(suite, slot, settings, warn=console.print)
         if slot.result is not None:
             console.print(f"model {slot.label}: cached result")
             continue
-        with capture_progress(f"model {slot.label}: capture") as on_progress:
-            slot.result = capture_slot(suite, slot, settings, source=source,
-                                       progress=on_progress)
+        try:
+            with capture_progress(f"model {slot.label}: capture") as on_progress:
+                slot.result = capture_slot(suite, slot, settings, source=source,
+                                           progress=on_progress)
+        except Cancelled:
+            raise
+        except Exception as exc:  # broad on purpose: one bad model (any failure of loading,
+            # tracing or running it) must not stop the report of the others
+            reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            slot.error = " ".join(reason.split())[:400]
+            console.print(f"model {slot.label}: left out: {safe(slot.error)}", markup=False)
 
 
 def run_report(args) -> int:
@@ -239,7 +266,13 @@ def run_report(args) -> int:
     settings = capture_settings()
     _capture_with_display(suite, trained, settings, source, console)
     out = args.out or (args.workspace / "reports")
-    results = [s.result for s in trained]
+    results = [s.result for s in trained if s.result is not None]
+    failed = [s for s in trained if s.result is None]
+    if not results:
+        from tlexplorer.errors import UserError
+
+        raise UserError(f"no model of suite {suite.name} could be captured "
+                        f"(model {failed[0].label}: {failed[0].error})")
     shifts = _weight_shift(suite, args.vgg_weights, console)
     names, why = image_files_of(suite)
     if why:
@@ -252,6 +285,10 @@ def run_report(args) -> int:
                             skipped_images=skipped)
     _print_summary(console, results, _tau(args), suite)
     console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
+    if failed:
+        console.print(f"left out: model {', '.join(s.label for s in failed)} (see above); "
+                      f"exit status {EXIT_PARTIAL}")
+        return EXIT_PARTIAL
     return 0
 
 

@@ -92,7 +92,17 @@ def open_suite(workspace: Path, name: str | None = None) -> Suite:
         info = read_json(path)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    if not (isinstance(info, dict) and isinstance(info.get("data"), dict)
+            and isinstance(info["data"].get("fingerprint", ""), str)
+            and isinstance(info.get("preset", {}), dict)):
+        raise UserError(f"{path} is damaged (hand-edited? wrong types): delete that suite's "
+                        "folder and train again")
     suite = Suite(workspace, name, info)
+    from tlexplorer.cache import cache_dir
+    from tlexplorer.fsio import remove_stale_temps
+
+    for folder in (suite_dir(workspace, name), cache_dir(workspace), workspace / "reports"):
+        remove_stale_temps(folder)  # left by a kill -9 in the middle of a write
     refresh_slots(suite)
     return suite
 

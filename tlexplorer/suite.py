@@ -54,6 +54,24 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+_META_TYPES: dict[str, type | tuple[type, ...]] = {
+    "data": dict, "model_sha256": str, "name": str, "test_accuracy": (int, float),
+    "val_accuracy": (int, float), "epochs_run": int, "wall_s": (int, float),
+}
+
+
+def metadata_types_ok(meta: dict[str, Any]) -> bool:
+    """Whether a model's metadata has the fields later code reads, with the right types (a
+    hand-edited file with a list where a number belongs is unreadable, not a crash)."""
+    for key, kind in _META_TYPES.items():
+        value = meta.get(key)
+        if key in ("test_accuracy", "val_accuracy", "wall_s", "epochs_run") and value is None:
+            continue  # older or partial metadata may lack these; readers treat them as absent
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return False
+    return isinstance(meta["data"].get("fingerprint", ""), str)
+
+
 @dataclass
 class ModelFiles:
     recipe: Recipe | None  # None for the demo base
@@ -78,7 +96,9 @@ class ModelFiles:
             return None, "metadata unreadable"
         if not isinstance(meta, dict) or meta.get("format") != META_FORMAT:
             return None, "metadata of another format"
-        if fingerprint is not None and meta.get("data", {}).get("fingerprint") != fingerprint:
+        if not metadata_types_ok(meta):
+            return None, "metadata unreadable (hand-edited? wrong types)"
+        if fingerprint is not None and meta["data"].get("fingerprint") != fingerprint:
             return None, "trained on other data"
         if not self.model_path.is_file():
             return None, "model file missing"

@@ -119,6 +119,17 @@ def build_source_classifier(preset: Preset, n_classes: int):
     return keras.Model(inputs, outputs, name="source_base")
 
 
+def min_image_size(preset: Preset, recipe_ids=None) -> int:
+    """The smallest input the chosen recipes (default: all five) can take: the CNN's valid 3×3
+    convolutions and 2×2 pools must leave at least one pixel; VGG16's five pools need 32 px."""
+    ids = set(RECIPES) if recipe_ids is None else set(recipe_ids)
+    size = 1
+    if any(not RECIPES[i].transfer for i in ids):
+        for _ in preset.cnn_filters:
+            size = 2 * size + 2  # undo one pool (×2) and one valid 3×3 convolution (+2)
+    return max(size, 32)
+
+
 def base_layer_names(model) -> list[str]:
     return [layer.name for layer in model.layers if layer.name.startswith("block")]
 
@@ -236,10 +247,18 @@ def load_model(path: Path):
         raise UserError(f"cannot load model {path}: not a .keras file (a .keras file is a zip "
                         "archive; this one is damaged or something else)")
     try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"cannot load model {path}: {first}") from exc
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # broad on purpose: Keras raises many types for bad files
+        # Keep the real reason, folded onto one line (Keras often puts it after a generic first
+        # line), and bounded so a huge message stays readable.
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if len(reason) > 400:
+            reason = reason[:400] + "…"
+        raise UserError(f"cannot load model {path}: {reason}") from exc
+    if not getattr(model, "inputs", None):
+        raise UserError(f"not supported: {path} holds a model that was never built on an input "
+                        "(an unbuilt Sequential); build it with keras.Input first")
+    return model
 
 
 def compile_model(model, learning_rate: float) -> None:

@@ -125,7 +125,13 @@ def _download(
             done = 0
             if progress is not None:
                 progress(done, total)
-            with open(part, "wb") as out:
+            # A leftover or planted .part (a symlink to a file worth keeping) is removed, never
+            # followed: the download file is created afresh, exclusively, without following links.
+            if part.is_symlink() or part.exists():
+                part.unlink()
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                         0o644)
+            with os.fdopen(fd, "wb") as out:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     done += len(chunk)

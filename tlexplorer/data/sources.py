@@ -162,6 +162,11 @@ def open_folder(
 
     scan = scan_dataset(Path(root))
     check_binary(scan.class_names)
+    n = len(scan.class_names)
+    if any(size % n for size in sizes):
+        rounded = ",".join(str(max(n, (size + n // 2) // n * n)) for size in sizes)
+        raise UserError(f"split sizes {','.join(map(str, sizes))} must each divide by the "
+                        f"{n} classes (the split is balanced): try --split {rounded}")
     split = make_split(scan, sizes=sizes, seed=SPLIT_SEED, progress=progress)
     return FolderSource(root=scan.root, image_size=image_size, split=split, layout=scan.layout)
 
