@@ -420,3 +420,18 @@ def test_one_model_that_cannot_be_captured_does_not_stop_the_report(smoke_ws, ca
     text = capsys.readouterr().out
     assert "model 2: left out: ValueError: cannot trace subclassed model Custom" in text
     assert [r["model"] for r in _rows(out / "summary.csv")] == ["1", "3", "4", "5"]
+
+
+def test_weight_shift_refuses_a_swapped_base(smoke_ws, tmp_path, capsys):
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(smoke_ws, ws)
+    for cached in (ws / "cache").glob("weightshift-*.json"):
+        cached.unlink()
+    base = ws / "models" / SUITE / "0-base.keras"
+    shutil.copy(ws / "models" / SUITE / "1-cnn.keras", base)  # another model in its place
+    assert main(["report", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "weight shift left out: the pretrained base 0-base.keras is not the one" in out
+    assert not (ws / "reports" / "weight_shift.csv").exists()

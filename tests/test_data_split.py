@@ -145,7 +145,14 @@ def test_suite_refuses_another_image_size_for_the_same_split(tmp_path: Path) -> 
     directory = tmp_path / "suite"
     directory.mkdir()
     _ensure_suite_json(directory, open_folder(root, 48, (4, 2, 4)), preset)
+    # no model yet (a first run that failed): another size or split simply replaces it
+    _ensure_suite_json(directory, open_folder(root, 40, (2, 2, 2)), preset)
+    assert json.loads((directory / "suite.json").read_text())["data"]["image_size"] == 40
+    _ensure_suite_json(directory, open_folder(root, 48, (4, 2, 4)), preset)
+    (directory / "1-cnn.keras").write_bytes(b"a trained model")
     _ensure_suite_json(directory, open_folder(root, 48, (4, 2, 4)), preset)  # same: fine
     with pytest.raises(UserError, match="trained at 48 px, not 32 px"):
         _ensure_suite_json(directory, open_folder(root, 32, (4, 2, 4)), preset)
+    with pytest.raises(UserError, match="trained on other data"):
+        _ensure_suite_json(directory, open_folder(root, 48, (2, 2, 2)), preset)
     assert json.loads((directory / "suite.json").read_text())["data"]["image_size"] == 48

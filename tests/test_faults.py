@@ -272,3 +272,154 @@ def test_temp_files_left_by_a_killed_process_are_removed(tmp_path):
     assert remove_stale_temps(tmp_path) == 1
     assert not old.exists() and fresh.exists()  # a concurrent writer's file stays
     assert (tmp_path / "summary.csv").read_text() == "a\n"
+
+
+def test_train_prints_hostile_class_names_escaped(capsys, tmp_path):
+    data = _folder(tmp_path / "d", classes=("\x1b[2Jclear", "[red]tag"), n=4)
+    rc, out, _ = run(capsys, "train", "--data", str(data), "--preset", "smoke", "--split",
+                     "4,2,2", "--models", "1", "--epochs", "1", "--workspace", str(tmp_path))
+    assert rc == 0
+    assert "\\x1b[2Jclear" in out and "[red]tag" in out  # shown, not obeyed or eaten
+
+
+def test_fetch_refuses_an_archive_that_unpacks_far_too_large(tmp_path, monkeypatch):
+    from tlexplorer.data import fetch
+    from tlexplorer.errors import UserError
+
+    bomb = tmp_path / "www" / "bomb.zip"
+    bomb.parent.mkdir()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("PetImages/Cat/zeros.jpg", bytes(4 << 20))  # 4 MiB of zeros, tiny zipped
+    monkeypatch.setattr(fetch, "MAX_UNPACKED_BYTES", 1 << 20)
+    with pytest.raises(UserError, match="not the PetImages archive"):
+        fetch.fetch_petimages(tmp_path / "data", url=bomb.as_uri())
+    assert not (tmp_path / "data" / "PetImages").exists()
+    assert not list((tmp_path / "data").glob(".PetImages.*"))
+
+
+def test_a_second_process_on_a_workspace_is_told_who_holds_it(capsys, tmp_path):
+    from tlexplorer.lock import workspace_lock
+
+    with workspace_lock(tmp_path, "train"):
+        rc, _, err = run(capsys, "report", "--workspace", str(tmp_path))
+        assert rc == 2 and "in use by process" in err and "tlexplorer train" in err
+    rc, _, err = run(capsys, "report", "--workspace", str(tmp_path))
+    assert "in use" not in err  # released: now it fails for its own reason (no models)
+
+
+def test_a_failure_while_writing_reports_leaves_the_old_set_whole(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from tlexplorer import fsio
+    from tlexplorer.fsio import atomic_write_many
+
+    old = {tmp_path / f"{name}.csv": f"old {name}\n".encode() for name in "abcd"}
+    atomic_write_many(old)
+    calls = {"n": 0}
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(fsio.os, "fsync", fsync)
+    with pytest.raises(OSError):
+        atomic_write_many({path: b"new\n" for path in old})
+    assert {p: p.read_bytes() for p in old} == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == [p.name for p in sorted(old)]
+
+
+def test_an_unexpected_error_in_the_explorer_is_one_line_and_a_log(tmp_path):
+    from rich.text import Text
+
+    from tlexplorer.tui.app import _crash_report, create_app
+
+    app = create_app(tmp_path)
+    try:
+        raise RuntimeError("a widget fell over\nsecond line")
+    except RuntimeError as exc:
+        app._exception = exc
+    _crash_report(app, tmp_path)
+    [line] = [r for r in app._exit_renderables if isinstance(r, Text)]
+    assert "stopped on an unexpected error: RuntimeError: a widget fell over" in line.plain
+    assert "\n" not in line.plain
+    log = tmp_path / "cache" / "tlexplorer-error.log"
+    assert str(log) in line.plain and "Traceback" in log.read_text()
+
+
+def test_file_and_folder_names_that_are_not_utf8(capsys, tmp_path):
+    import os
+
+    data = _folder(tmp_path / "d", n=4)
+    odd = os.fsdecode(b"caf\xe9")  # Latin-1 bytes, not UTF-8
+    write(data / "cat" / f"{odd}.jpg", jpeg_bytes(77, 16))
+    write(data / "dog" / f"{odd}.jpg", jpeg_bytes(78, 16))
+    model = _model(tmp_path / "m.keras")
+    out = tmp_path / "o"
+    rc, _, _ = run(capsys, "analyze", str(model), "--data", str(data), "--out", str(out),
+                   "--workspace", str(tmp_path))
+    assert rc == 0
+    assert "caf\\udce9.jpg" in (out / "top_images.csv").read_text(encoding="utf-8")
+    rc, _, _ = run(capsys, "train", "--data", str(data), "--preset", "smoke", "--split",
+                   "6,2,2", "--models", "1", "--epochs", "1", "--workspace", str(tmp_path / "w"))
+    assert rc == 0
+
+
+def test_a_folder_where_a_cache_file_should_be(capsys, tmp_path):
+    data = _folder(tmp_path / "d")
+    model = _model(tmp_path / "m.keras")
+    args = ["analyze", str(model), "--data", str(data), "--workspace", str(tmp_path),
+            "--out", str(tmp_path / "o")]
+    assert run(capsys, *args)[0] == 0
+    [entry] = list((tmp_path / "cache").glob("capture-*.npz"))
+    entry.unlink()
+    entry.mkdir()
+    rc, _, err = run(capsys, *args)
+    assert rc == 2 and "directory" in err.lower() and entry.name in err
+
+
+@pytest.fixture
+def read_only_workspace(tmp_path):
+    """A fully cached workspace (no TensorFlow needed) behind a read-only bind mount."""
+    import os
+    import shutil
+
+    from fake_workspace import make_cached_workspace
+
+    source = make_cached_workspace(tmp_path / "src")
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root")
+    ok = subprocess.run(["mount", "--bind", str(source), str(mount)], capture_output=True)
+    if ok.returncode != 0:
+        pytest.skip("mount is not allowed here")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], check=True,
+                       capture_output=True)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+        shutil.rmtree(mount, ignore_errors=True)
+
+
+def test_a_read_only_workspace_can_be_reported_and_browsed(capsys, tmp_path,
+                                                           read_only_workspace):
+    ws = read_only_workspace
+    rc, _, _ = run(capsys, "report", "--workspace", str(ws), "--out", str(tmp_path / "out"))
+    assert rc == 0 and (tmp_path / "out" / "summary.csv").is_file()
+    rc, _, err = run(capsys, "report", "--workspace", str(ws))  # reports/ inside: not writable
+    assert rc == 2 and "Read-only file system" in err and str(ws) in err
+
+
+async def test_the_explorer_browses_a_read_only_workspace(read_only_workspace):
+    from tlexplorer.tui.app import create_app
+
+    app = create_app(read_only_workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(app.figures) == 5

@@ -366,3 +366,14 @@ async def test_weight_shift_in_the_app_uses_the_given_vgg_weights(cached_workspa
     async with app.run_test(size=SIZE) as pilot:
         await _ready(app, pilot)
     assert seen == [weights]
+
+
+async def test_too_small_follows_each_resize(cached_workspace):
+    app = create_app(cached_workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(app, pilot)
+        for size, small in (((60, 20), True), ((100, 30), False), ((79, 30), True),
+                            ((80, 24), False)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert app.has_class("-too-small") is small, size

@@ -505,6 +505,10 @@ COMMANDS = {
 }
 
 
+LOCKED_COMMANDS = {"train", "report", "analyze", None}
+"""Commands that write models or cache entries into the workspace: one at a time."""
+
+
 def _check_folders(args) -> None:
     """A file where a folder is expected (``--workspace``, ``--out``, ``--dest``): one line."""
     for option in ("workspace", "out", "dest"):
@@ -541,6 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore")
     try:
         _check_folders(args)
+        if args.command in LOCKED_COMMANDS:
+            from tlexplorer.lock import workspace_lock
+
+            with workspace_lock(args.workspace, args.command or "explorer"):
+                return COMMANDS[args.command](args)
         return COMMANDS[args.command](args)
     except UserError as exc:
         print(f"tlexplorer: error: {safe(exc)}", file=sys.stderr)

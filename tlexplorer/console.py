@@ -19,8 +19,39 @@ from rich.progress import (
 from tlexplorer.capture.engine import CaptureProgress
 from tlexplorer.training import TrainEvent
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+
+class SafeConsole(Console):
+    """A rich console for text that holds names from data: control characters in plain strings
+    are made visible (rich would pass ESC through to the terminal), and markup is off, so a
+    folder called ``[red]`` is printed as it is rather than eaten as a style tag."""
+
+    def print(self, *objects, **kwargs) -> None:  # type: ignore[override]
+        from tlexplorer.textsafe import safe
+
+        super().print(*(safe(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    def log(self, *objects, **kwargs) -> None:  # type: ignore[override]
+        from tlexplorer.textsafe import safe
+
+        super().log(*(safe(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    def status(self, status, **kwargs):  # type: ignore[override]
+        from tlexplorer.textsafe import safe
+
+        return super().status(safe(status) if isinstance(status, str) else status, **kwargs)
+
+
+console = SafeConsole(stderr=False, highlight=False, markup=False)
+err_console = SafeConsole(stderr=True, highlight=False, markup=False)
+
+
+def _plain(text: str) -> str:
+    """Text for the progress bar's markup template: control characters visible, tags escaped."""
+    from rich.markup import escape
+
+    from tlexplorer.textsafe import safe
+
+    return escape(safe(text))
 
 
 def _progress(transient: bool = False) -> Progress:
@@ -60,7 +91,8 @@ class TrainDisplay:
         key = (event.model, event.phase)
         if event.kind == "phase" and event.phase != "evaluating":
             total = max(event.epochs * event.steps, 1)
-            self._tasks[key] = self.progress.add_task(self._label(event), total=total, stats="")
+            self._tasks[key] = self.progress.add_task(_plain(self._label(event)), total=total,
+                                                      stats="")
         elif event.kind in ("batch", "epoch") and key in self._tasks:
             now = time.monotonic()
             if event.kind == "batch" and now - self._last < 0.1:
@@ -94,7 +126,7 @@ class TrainDisplay:
 def capture_progress(description: str) -> Iterator[Callable[[CaptureProgress], None]]:
     """A progress bar for one capture pass; yields the callback the engine reports to."""
     progress = _progress()
-    task = progress.add_task(description, total=None, stats="")
+    task = progress.add_task(_plain(description), total=None, stats="")
     last = [0.0]
 
     def on_progress(event: CaptureProgress) -> None:

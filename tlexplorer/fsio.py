@@ -46,6 +46,30 @@ def _new_temp(path: Path, suffix: str) -> Path:
         return tmp
 
 
+def atomic_write_many(contents: dict[Path, bytes]) -> None:
+    """Write several files as one set: all temp files first (fsynced), then the renames.
+
+    If any write fails, every temp file is removed and no target has changed.
+    """
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, data in contents.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _new_temp(path, "")
+            temps.append((tmp, path))
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+    except BaseException:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, path in temps:
+        os.replace(tmp, path)
+
+
 STALE_TEMP_S = 3600.0
 """A temp file untouched this long was left by a killed process (writes take seconds)."""
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from tlexplorer import metrics
 from tlexplorer.capture.result import CaptureResult
-from tlexplorer.fsio import atomic_write_text
 
 SUMMARY_COLUMNS = ["model", "name", "accuracy", "loss", "precision", "recall", "f1", "roc_auc",
                    "n_images", "units", "dead_units", "nnu_pct", "dormant_pct",
@@ -196,11 +195,13 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
             [[w.model, w.layer, w.relative_shift, w.cosine, w.trainable] for w in weight_shift])
     if weight_shift is None:  # an older run's file would pass for this run's
         (out_dir / "weight_shift.csv").unlink(missing_ok=True)
-    written = []
-    for name, text in files.items():
-        atomic_write_text(out_dir / name, text)
-        written.append(out_dir / name)
-    return written
+    # The set is replaced as a whole: every file is written to a temp file first, and only
+    # when all are on disk are they renamed into place, so a failure (a full disk) leaves the
+    # old set whole instead of old and new files mixed.
+    from tlexplorer.fsio import atomic_write_many
+
+    atomic_write_many({out_dir / name: text.encode("utf-8") for name, text in files.items()})
+    return [out_dir / name for name in files]
 
 
 # --------------------------------------------------------------------------------------------

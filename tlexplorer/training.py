@@ -151,17 +151,22 @@ def _ensure_suite_json(directory: Path, source: DataSource, preset: Preset) -> N
         "demo": isinstance(source, SyntheticSource),
     }
     path = directory / "suite.json"
-    if path.is_file():
+    # A suite without any model file (a first run that failed or was interrupted) has nothing
+    # to protect: its suite.json is replaced by this run's.
+    has_models = any(directory.glob("*.keras"))
+    if path.is_file() and has_models:
         try:
             old = read_json(path)
         except ValueError:
             old = None
-        if old and old.get("data", {}).get("fingerprint") not in (None, source.fingerprint):
+        if not isinstance(old, dict) or not isinstance(old.get("data"), dict):
+            old = None
+        if old and old["data"].get("fingerprint") not in (None, source.fingerprint):
             raise UserError(
                 f"{directory} holds models trained on other data (fingerprint "
                 f"{old['data']['fingerprint']}, now {source.fingerprint}); use another --workspace"
             )
-        size = old.get("data", {}).get("image_size") if old else None
+        size = old["data"].get("image_size") if old else None
         if size not in (None, source.image_size):
             raise UserError(
                 f"{directory} holds models trained at {size} px, not {source.image_size} px; "

@@ -71,7 +71,29 @@ def pretrained_reference(suite, vgg_weights: Path | None = None):
         return keras.applications.VGG16(include_top=False, weights=str(path),
                                          input_shape=(size, size, 3))
     files = base_files(suite.workspace, suite.name)
+    check_base_unchanged(suite, files.model_path)
     return zoo.load_model(files.model_path)
+
+
+def check_base_unchanged(suite, base_path: Path) -> None:
+    """UserError unless ``base_path`` is the very file the transfer models started from.
+
+    Their metadata records the base's sha256 when they were trained; comparing against a
+    swapped or retrained base would make frozen layers seem to move.
+    """
+    from tlexplorer.errors import UserError
+    from tlexplorer.suite import file_sha256
+
+    if not base_path.is_file():
+        raise UserError(f"the pretrained base {base_path.name} is missing")
+    digest = file_sha256(base_path)
+    for slot in suite.slots:
+        base = (slot.meta or {}).get("base")
+        if not isinstance(base, dict) or "sha256" not in base:
+            continue
+        if base["sha256"] != digest:
+            raise UserError(f"the pretrained base {base_path.name} is not the one model "
+                            f"{slot.label} was trained from (changed since training)")
 
 
 def _cache_file(suite) -> Path:

@@ -41,6 +41,9 @@ MARKER_NAME = ".tlexplorer-fetch.json"
 """Written inside the extracted folder before it is renamed into place."""
 
 _CHUNK = 1 << 20
+MAX_ARCHIVE_BYTES = 3 << 29  # 1.5 GiB; the PetImages archive is about 0.8 GB
+MAX_UNPACKED_BYTES = 2 << 30  # 2 GiB; PetImages unpacks to under 1 GB
+MAX_ENTRIES = 50_000  # PetImages holds about 25,000 files
 _TMP_PREFIX = f".{FOLDER_NAME}."
 _TMP_SUFFIX = ".tmp"
 
@@ -122,6 +125,9 @@ def _download(
         with urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
+            if total is not None and total > MAX_ARCHIVE_BYTES:
+                raise UserError(f"download of {url} refused: {total / 2**30:.1f} GiB is far "
+                                "more than the PetImages archive")
             done = 0
             if progress is not None:
                 progress(done, total)
@@ -135,6 +141,10 @@ def _download(
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     done += len(chunk)
+                    if done > MAX_ARCHIVE_BYTES:
+                        raise UserError(f"download of {url} stopped: more than "
+                                        f"{MAX_ARCHIVE_BYTES / 2**30:.1f} GiB, far more than "
+                                        "the PetImages archive")
                     if progress is not None:
                         progress(done, total)
                 out.flush()
@@ -160,6 +170,18 @@ def _download(
         raise
 
 
+def _check_limits(zf: zipfile.ZipFile, archive: Path) -> None:
+    """Refuse an archive far larger than PetImages before unpacking it (a zip bomb unpacked
+    1 GiB from 1 MB in 4 s). Python's zipfile never inflates a member past its declared size,
+    so the declared sizes bound what extraction writes."""
+    entries = zf.infolist()
+    unpacked = sum(info.file_size for info in entries)
+    if len(entries) > MAX_ENTRIES or unpacked > MAX_UNPACKED_BYTES:
+        raise UserError(f"{archive.name} is not the PetImages archive: {len(entries)} entries "
+                        f"unpacking to {unpacked / 2**30:.1f} GiB (limits: {MAX_ENTRIES} "
+                        f"entries, {MAX_UNPACKED_BYTES / 2**30:.0f} GiB)")
+
+
 def _extract(archive: Path, dest: Path, url: str) -> tuple[int, int]:
     """Unpack, clean and move into place; returns (images kept, undecodable files removed).
 
@@ -173,6 +195,7 @@ def _extract(archive: Path, dest: Path, url: str) -> tuple[int, int]:
     try:
         try:
             with zipfile.ZipFile(archive) as zf:
+                _check_limits(zf, archive)
                 zf.extractall(tmp)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
             archive.unlink(missing_ok=True)

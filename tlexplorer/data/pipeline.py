@@ -7,6 +7,8 @@ same pipeline serves training, evaluation and capture. Real images are decoded b
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from tlexplorer.data.sources import DataSource, FolderSource, SyntheticSource
@@ -18,7 +20,7 @@ def _decode_file(path, image_size: int):
     from tlexplorer.data.decode import decode_image
 
     def decode(raw_path) -> np.ndarray:
-        return decode_image(raw_path.decode("utf-8", "surrogateescape"), image_size)
+        return decode_image(os.fsdecode(raw_path), image_size)
 
     img = tf.numpy_function(decode, [path], tf.float32, stateful=False)
     img.set_shape((image_size, image_size, 3))
@@ -42,7 +44,9 @@ def dataset(
         ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=autotune)
     elif isinstance(source, FolderSource):
         files, labels = source.files(subset)
-        ds = tf.data.Dataset.from_tensor_slices((files, labels.astype(np.float32)))
+        # File names as the OS's bytes: a name that is not valid UTF-8 still round-trips.
+        raw = np.array([os.fsencode(f) for f in files], dtype=object)
+        ds = tf.data.Dataset.from_tensor_slices((raw, labels.astype(np.float32)))
         size = source.image_size
         ds = ds.map(
             lambda p, y: (_decode_file(p, size), y), num_parallel_calls=autotune, deterministic=True

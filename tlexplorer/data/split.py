@@ -105,7 +105,8 @@ def compute_fingerprint(
             digest.update(f"\n[{name}]\n".encode())
             hashes = pool.map(file_digest, [record.path for record in records])
             for record, content in zip(records, hashes, strict=True):
-                digest.update(f"{record.rel}\t{record.label}\t{content}\n".encode())
+                digest.update(f"{record.rel}\t{record.label}\t{content}\n".encode(
+                    "utf-8", "surrogateescape"))  # names that are not UTF-8 round-trip
     return digest.hexdigest()[:16]
 
 

@@ -25,6 +25,7 @@ from tlexplorer import metrics, session
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.session import ModelSlot, Suite
 from tlexplorer.suite import list_suites, suite_name
+from tlexplorer.textsafe import safe
 from tlexplorer.tui.commands import ExplorerCommands
 from tlexplorer.tui.figures import ModelFigures
 from tlexplorer.tui.messages import (
@@ -92,18 +93,38 @@ class ExplorerApp(App):
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
 
+    def _fatal_error(self) -> None:
+        """An unexpected error: one line on the terminal once it is restored, the traceback in
+        the log (Textual's default dumps a traceback with locals on the screen)."""
+        self.bell()
+        _crash_report(self, self.workspace)
+        self._close_messages_no_wait()
+
     @property
     def main(self) -> MainScreen:
         return self.screen_stack[0]  # type: ignore[return-value]
 
     def on_mount(self) -> None:
         self._check_size()  # the main screen starts the work once its panes exist
+        # kill -TERM (a closed SSH session, a job scheduler) exits like q: the terminal is
+        # restored (alternate screen, mouse tracking, cursor), finished work is kept.
+        import signal
 
-    def on_resize(self) -> None:
-        self._check_size()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._terminate)
 
-    def _check_size(self) -> None:
-        width, height = self.size
+    def _terminate(self) -> None:
+        self.cancel_event.set()
+        self.exit(return_code=143, message="tlexplorer: stopped by SIGTERM; finished models "
+                                           "and results are kept")
+
+    def on_resize(self, event) -> None:
+        # The event carries the new size; self.size can still hold the previous one here,
+        # which made the "too small" message lag one resize behind.
+        self._check_size(tuple(event.size))
+
+    def _check_size(self, size: tuple[int, int] | None = None) -> None:
+        width, height = size if size is not None else self.size
         self.set_class(width < MIN_SIZE[0] or height < MIN_SIZE[1], "-too-small")
 
     # -- background work --------------------------------------------------------------------
@@ -406,7 +427,8 @@ class ExplorerApp(App):
         for slot in self.slots:
             if slot.label in self.figures:
                 slot.result = self.figures[slot.label].result
-        self.sub_title = message.suite.description + (" — DEMO" if message.suite.is_demo else "")
+        self.sub_title = safe(message.suite.description) + (" — DEMO" if message.suite.is_demo
+                                                             else "")
         if message.note:
             self.notify(message.note, title="offline demo", timeout=8)
             self.main.query_one(ProgressPanel).idle(message.note)
@@ -526,6 +548,35 @@ class ExplorerApp(App):
         self.exit()
 
 
+def _crash_report(app: App, workspace: Path) -> None:
+    """Turn the app's unexpected error into one line on the restored terminal and a log entry.
+
+    Textual's default prints a full traceback (with locals) after the app stops; the user gets
+    one line naming the error and the file that holds the traceback instead.
+    """
+    import traceback
+
+    from rich.text import Text
+
+    from tlexplorer.textsafe import safe
+
+    error = getattr(app, "_exception", None)
+    log = workspace / "cache" / "tlexplorer-error.log"
+    detail = "".join(traceback.format_exception(error)) if error is not None else "(unknown)"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(detail + "\n")
+        where = f"traceback in {log}"
+    except OSError:
+        where = "no writable place for the traceback"
+    first = (str(error).splitlines() or [""])[0] if error is not None else ""
+    name = type(error).__name__ if error is not None else "error"
+    app._exit_renderables.append(Text(
+        f"tlexplorer: the explorer stopped on an unexpected error: {name}: {safe(first)} "
+        f"({safe(where)})"))
+
+
 def create_app(workspace: Path, *, demo: bool = False, data: Path | None = None,
                preset: str | None = None, tau: float | None = None,
                image_size: int | None = None, split: tuple[int, int, int] | None = None,
@@ -542,7 +593,14 @@ def run_app(args) -> int:
     set_verbose(bool(getattr(args, "verbose", False)))
     workspace = Path(args.workspace)
     log_dir = workspace / "cache"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / "tlexplorer.log", "a", encoding="utf-8"):
+            pass
+    except OSError:  # a read-only workspace can still be browsed: log elsewhere
+        import tempfile
+
+        log_dir = Path(tempfile.gettempdir())
     warnings.filterwarnings("ignore")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # Textual draws on sys.__stderr__ (fd 2). Give it a private copy of the terminal, then point

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
 
 from tlexplorer import metrics, topimages
+from tlexplorer.textsafe import safe
 from tlexplorer.tui.figures import ModelFigures, fmt
 from tlexplorer.tui.messages import FeatureMapsKey
 from tlexplorer.tui.widgets.bars import LayerBars, NNUBars, RangeBars
@@ -198,7 +199,7 @@ class MainScreen(Screen):
         result = fig.result
         unit = topimages.unit_info(result, layer, self.unit_index)
         view.border_title = f"top-activating test images — model {result.model_label} · " \
-                            f"{layer} · unit {unit.unit} of {unit.units}"
+                            f"{safe(layer)} · unit {unit.unit} of {unit.units}"
         order = topimages.unit_order(result, layer, self.unit_order)
         position = int(np.flatnonzero(order == self.unit_index)[0]) + 1
         info = (f"unit {unit.unit}/{unit.units - 1} · {position} of {unit.units} "
@@ -209,7 +210,7 @@ class MainScreen(Screen):
                   "f its feature maps[/]")
         tops = topimages.top_inputs(result, layer, self.unit_index)
         if tops is None:
-            view.show(info, [], f"no top-activating images for {layer}: this capture kept "
+            view.show(info, [], f"no top-activating images for {safe(layer)}: this capture kept "
                                 "none (captured with --topk 0?)")
             return
         if unit.dead:
@@ -238,7 +239,7 @@ class MainScreen(Screen):
         result = fig.result
         self.fm_image %= max(result.n_images, 1)
         label, predicted, confidence = topimages.image_prediction(result, self.fm_image)
-        view.border_title = f"feature maps — model {result.model_label} · {layer} · " \
+        view.border_title = f"feature maps — model {result.model_label} · {safe(layer)} · " \
                             f"test image #{self.fm_image}"
         key = FeatureMapsKey(result.model_label, layer, self.fm_image)
         state = self.app.feature_maps_for(key)
@@ -246,7 +247,7 @@ class MainScreen(Screen):
                    prediction_text(result.class_names, label, predicted, confidence)]
         if state is None:
             view.show(None, "n/p: next/previous image", [],
-                      f"computing the feature maps of test image #{self.fm_image} at {layer} "
+                      f"computing the feature maps of test image #{self.fm_image} at {safe(layer)} "
                       f"(model {result.model_label}: loading it the first time takes a while)…")
             return
         if state.error:
@@ -270,7 +271,7 @@ class MainScreen(Screen):
                 tile.selected = c == self.unit_index
         dead_text = (f"{int(dead.sum())} dead in the capture" if stats.zero_floor
                      else "dead units: n/a (no zero floor)")
-        info = (f"{layer}\n{'×'.join(str(d) for d in maps.shape)}\n"
+        info = (f"{safe(layer)}\n{'×'.join(str(d) for d in maps.shape)}\n"
                 f"colour: 0 … {vmax:.3g}\n{dead_text}\n\n"
                 "[dim][ ] page\nn/p image\n↑↓ layer  ←→ model[/]")
         view.show(Tile(state.image, caption), info, tiles, page=self.fm_page,
@@ -315,7 +316,7 @@ class MainScreen(Screen):
             skew = fig.summary.spectrum_skewness
         else:
             layer, row = self.layer_index, fig.rows[self.layer_index]
-            title, zero, skew = row.name, row.zero_fraction, row.skewness
+            title, zero, skew = safe(row.name), row.zero_fraction, row.skewness
         plot.show(fig, layer, mode, f"{title} ({mode} bins)")
         p50, p99 = fig.percentiles(layer)
         info.update(f"zero fraction\n{fmt(zero, '.3f')}\n\nskewness\n{fmt(skew, '.2f')}\n\n"
@@ -329,7 +330,7 @@ class MainScreen(Screen):
             return "no models yet"
         slot = slots[self.model_index]
         if slot.error:
-            return f"model {slot.label} ({slot.name}) failed:\n{slot.error}"
+            return f"model {slot.label} ({slot.name}) failed:\n{safe(slot.error)}"
         if slot.meta is None:
             return f"model {slot.label} ({slot.name}): {slot.status or 'not trained'}"
         return f"model {slot.label} ({slot.name}): waiting for its capture…"

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
+from tlexplorer.textsafe import safe
 from tlexplorer.tui.figures import ModelFigures, fmt, fmt_nnu
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -66,7 +67,7 @@ class LayerBars(Static):
         self.update(content, layout=False)
 
     def _assemble(self, fig: ModelFigures, selected: int, width: int) -> Content:
-        names = [row.name for row in fig.rows]
+        names = [safe(row.name) for row in fig.rows]
         label_w = min(14, max((len(n.rsplit("/", 1)[-1]) for n in names), default=4))
         value_w = self.VALUE_WIDTH
         narrow = bool(width) and width - label_w - value_w - 4 < 6

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from tlexplorer.textsafe import safe
 from tlexplorer.topimages import TopInput, class_name, heat
 from tlexplorer.tui.widgets.images import ImageGrid, Tile
 
@@ -15,7 +16,8 @@ from tlexplorer.tui.widgets.images import ImageGrid, Tile
 def prediction_text(names: list[str], label: int, predicted: int, confidence: float) -> Text:
     """"true→predicted p ✓" in green when right, red when wrong."""
     right = label == predicted
-    return Text(f"{class_name(names, label)}→{class_name(names, predicted)} {confidence:.2f} "
+    return Text(f"{safe(class_name(names, label))}→{safe(class_name(names, predicted))} "
+                f"{confidence:.2f} "
                 f"{'✓' if right else '✗'}", style="green" if right else "red")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tlexplorer.session import ModelSlot
+from tlexplorer.textsafe import safe
 from tlexplorer.tui.figures import NA, ModelFigures, fmt, fmt_nnu
 
 
@@ -100,7 +101,7 @@ class LayersTable(DataTable):
             return
         for i, row in enumerate(fig.rows):
             defined = row.dead is not None
-            self.add_row(row.name, str(row.units), str(row.dead) if defined else NA,
+            self.add_row(safe(row.name), str(row.units), str(row.dead) if defined else NA,
                          fmt_nnu(row.nnu_pct, defined),
                          fmt(row.dormant_pct, ".1f"), fmt(row.max, ".3g"), fmt(row.mean, ".3g"),
                          fmt(row.zero_fraction, ".2f"), key=str(i))
