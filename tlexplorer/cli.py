@@ -525,8 +525,10 @@ def _crash_log(args) -> Path:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / "tlexplorer-error.log"
+            from tlexplorer.textsafe import safe_lines
+
             with open(path, "a", encoding="utf-8") as handle:
-                handle.write(traceback.format_exc() + "\n")
+                handle.write(safe_lines(traceback.format_exc()) + "\n")
             return path
         except OSError:
             continue

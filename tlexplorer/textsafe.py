@@ -20,3 +20,9 @@ def safe(text: object) -> str:
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
     return _UNSAFE.sub(escape, value)
+
+
+def safe_lines(text: object) -> str:
+    """Like :func:`safe`, line by line: a multi-line text (a traceback for a log) keeps its
+    line breaks while every other control character is made visible."""
+    return "\n".join(safe(line) for line in str(text).split("\n"))

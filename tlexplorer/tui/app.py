@@ -562,7 +562,10 @@ def _crash_report(app: App, workspace: Path) -> None:
 
     error = getattr(app, "_exception", None)
     log = workspace / "cache" / "tlexplorer-error.log"
-    detail = "".join(traceback.format_exception(error)) if error is not None else "(unknown)"
+    from tlexplorer.textsafe import safe_lines
+
+    detail = safe_lines("".join(traceback.format_exception(error)) if error is not None
+                        else "(unknown)")
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as handle:
