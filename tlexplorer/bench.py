@@ -73,14 +73,16 @@ def default_model(image_size: int):
     return model
 
 
-def run_benchmark(model, images: int, batch: int, repeats: int = 2, topk: int = 9,
+def run_benchmark(model, images: int, batch: int, repeats: int = 2, topk: int | None = None,
                   log=print) -> dict:
     import numpy as np
 
     from tlexplorer.capture.engine import Capturer
+    from tlexplorer.capture.result import DEFAULT_TOPK
     from tlexplorer.quiet import import_tensorflow
 
     tf, _ = import_tensorflow()
+    topk = DEFAULT_TOPK if topk is None else topk
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 255, (batch, *shape)).astype(np.float32)
@@ -202,7 +204,9 @@ def run_bench(args) -> int:
         model = load_model(args.model)
     else:
         with console.status("building the VGG16 transfer model (random weights)…"):
-            model = default_model(args.image_size or 150)
+            from tlexplorer.presets import PAPER
+
+            model = default_model(args.image_size or PAPER.image_size)
     log = console.log if not args.json else (lambda *a, **k: None)
     if args.feature_maps:
         result = run_feature_map_benchmark(model, log=log)

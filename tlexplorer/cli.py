@@ -15,10 +15,10 @@ import warnings
 from pathlib import Path
 
 from tlexplorer import __version__
+from tlexplorer.capture.result import DEFAULT_TOPK
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.inputs import PREPROCESS_MODES
-
-BENCH_IMAGE_SIZE = 150
+from tlexplorer.presets import PAPER
 
 EPILOG = """\
 commands:
@@ -302,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--images", type=_positive_int, default=128, metavar="N")
     bench.add_argument("--batch", type=_positive_int, default=32, metavar="B")
     bench.add_argument("--image-size", type=_positive_int, default=None, metavar="PX",
-                       help=f"input size of the default model (default {BENCH_IMAGE_SIZE})")
+                       help=f"input size of the default model (default {PAPER.image_size}, "
+                       "the paper preset's)")
     bench.add_argument(
         "--model",
         type=Path,
@@ -313,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--topk",
         type=_non_negative_int,
-        default=9,
+        default=DEFAULT_TOPK,
         metavar="K",
         help="top-activating images kept per unit (0 turns tracking off)",
     )

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, save_result
-from tlexplorer.capture.result import CaptureResult
+from tlexplorer.capture.result import DEFAULT_TOPK, CaptureResult
 from tlexplorer.errors import UserError
 from tlexplorer.fsio import read_json
 from tlexplorer.suite import ModelFiles, list_suites, model_files, suite_dir
 from tlexplorer.zoo import RECIPES
 
 DEFAULT_EPSILON = 0.0
-DEFAULT_TOPK = 9
 
 
 @dataclass

@@ -63,7 +63,9 @@ def pretrained_reference(suite, vgg_weights: Path | None = None):
         from tlexplorer.quiet import import_tensorflow
 
         _, keras = import_tensorflow()
-        size = int(preset.get("image_size", 150))
+        from tlexplorer.presets import PAPER
+
+        size = int(preset.get("image_size", PAPER.image_size))
         path = zoo.vgg16_weights_path(vgg_weights)
         if path is None:
             raise UserError("weight shift needs the VGG16 weights the models started from: "

@@ -20,6 +20,7 @@ import numpy as np
 
 from tlexplorer.capture.probe import Probe, ProbedLayer, build_probe
 from tlexplorer.capture.result import (
+    DEFAULT_TOPK,
     HIST_BINS,
     HIST_SHIFT,
     CaptureResult,
@@ -30,8 +31,6 @@ from tlexplorer.capture.result import (
 )
 from tlexplorer.errors import Cancelled
 from tlexplorer.quiet import import_tensorflow
-
-DEFAULT_TOPK = 9
 
 
 @dataclass

@@ -29,6 +29,9 @@ NEG_OFFSET = HIST_BINS // 2
 BINS_PER_OCTAVE = 1 << (23 - HIST_SHIFT)
 
 
+DEFAULT_TOPK = 9
+"""Test images kept per unit by the capture's streamed top-k (the top-images view and CSV)."""
+
 MOMENT_FIELDS = ("n", "mean", "m2", "m3")
 ZERO_FLOOR_ACTIVATIONS = frozenset({"relu", "relu6"})
 """Activations with a true zero floor: exactly 0 when inactive, never below (see

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from tlexplorer.data import synthetic
+from tlexplorer.data.split import DEFAULT_SEED as SPLIT_SEED
 from tlexplorer.errors import UserError
-
-SPLIT_SEED = 1337
 
 
 @dataclass
