@@ -15,7 +15,8 @@ from data_fixtures import (
 )
 from PIL import ImageFile
 
-from tlexplorer.data.layouts import image_is_readable, is_jfif, scan_dataset
+from tlexplorer.data.decode import decode_problem
+from tlexplorer.data.layouts import scan_dataset
 from tlexplorer.errors import UserError
 
 
@@ -49,7 +50,7 @@ def test_kaggle_one_class_is_an_error(tmp_path: Path) -> None:
 
 
 def test_petimages_keeps_every_image_file_for_the_decoder(tmp_path: Path) -> None:
-    special = make_petimages(tmp_path, 3)
+    make_petimages(tmp_path, 3)
     scan = scan_dataset(tmp_path)
     assert scan.layout == "petimages"
     assert scan.class_names == ["cat", "dog"]
@@ -62,8 +63,6 @@ def test_petimages_keeps_every_image_file_for_the_decoder(tmp_path: Path) -> Non
     assert scan.counts() == {"cat": 5, "dog": 4}
     assert scan.skipped == {"not an image file": 1}
     assert scan.skipped_files == [("PetImages/Dog/Thumbs.db", "not an image file")]
-    assert is_jfif(special["truncated"])
-    assert not is_jfif(special["png"]) and not is_jfif(special["random"])
 
 
 def test_petimages_folder_given_directly(tmp_path: Path) -> None:
@@ -80,23 +79,22 @@ def test_petimages_without_any_image_file(tmp_path: Path) -> None:
         scan_dataset(tmp_path)
 
 
-def test_image_is_readable(tmp_path: Path) -> None:
+def test_the_decoder_decides_what_is_readable(tmp_path: Path) -> None:
     special = make_petimages(tmp_path, 1)
-    assert image_is_readable(tmp_path / "PetImages" / "Cat" / "0.jpg")
-    assert image_is_readable(special["png"])  # a real image, only not JFIF
-    assert not image_is_readable(special["truncated"])
-    assert not image_is_readable(special["random"])
-    assert not image_is_readable(special["thumbs"])
-    assert not image_is_readable(tmp_path / "missing.jpg")
+    assert decode_problem(tmp_path / "PetImages" / "Cat" / "0.jpg") is None
+    assert decode_problem(special["png"]) is None  # a real image, only not JFIF
+    assert decode_problem(special["truncated"]) is not None
+    assert decode_problem(special["random"]) is not None
+    assert decode_problem(special["thumbs"]) is not None
+    assert decode_problem(tmp_path / "missing.jpg") is not None
 
 
-def test_image_is_readable_ignores_load_truncated_images(tmp_path: Path) -> None:
+def test_truncated_images_are_refused_whatever_the_global_setting(tmp_path: Path) -> None:
     truncated = write_truncated_jpeg(tmp_path / "t.jpg")
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what some other library may have set
     try:
-        assert not image_is_readable(truncated)
-        assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+        assert decode_problem(truncated) is not None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 

@@ -72,7 +72,10 @@ def read_rgb(path: Path | str) -> np.ndarray:
             raise ImageDecodeError(REASON_EMPTY)
     except OSError as exc:
         raise ImageDecodeError(REASON_UNREADABLE) from exc
-    if ImageFile.LOAD_TRUNCATED_IMAGES:  # someone's global setting would let truncation pass
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Another library's global setting would let truncated files pass as grey-bottomed
+        # images. It is switched off for good, not restored: decoding runs in several threads,
+        # and a set-and-restore around each file would race.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(path) as image:

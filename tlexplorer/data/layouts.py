@@ -26,8 +26,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import ImageFile
-
 from tlexplorer.errors import UserError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -37,7 +35,6 @@ KAGGLE_CLASSES = ["cat", "dog"]
 PETIMAGES_FOLDERS = ("Cat", "Dog")
 
 SKIP_NOT_IMAGE = "not an image file"
-SKIP_NOT_JFIF = "not JFIF/JPEG"
 SKIP_HIDDEN = "hidden file"
 SKIP_NOT_KAGGLE_NAME = "not named cat.N.jpg / dog.N.jpg"
 
@@ -81,34 +78,6 @@ class ScanResult:
         """Number of records per class name."""
         per_label = Counter(r.label for r in self.records)
         return {name: per_label.get(i, 0) for i, name in enumerate(self.class_names)}
-
-
-def is_jfif(path: Path) -> bool:
-    """True when ``b"JFIF"`` occurs in the first 10 bytes of the file (the TFDS PetImages rule).
-
-    Unreadable files count as not JFIF.
-    """
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(10)
-    except OSError:
-        return False
-    return b"JFIF" in head
-
-
-def image_is_readable(path: Path) -> bool:
-    """True when the pipeline's decoder fully decodes the file (truncated files are rejected).
-
-    ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is forced to False for the check (and put back
-    afterwards if someone had set it).
-    """
-    from tlexplorer.data.decode import decode_problem
-
-    previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    try:
-        return decode_problem(path) is None
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def scan_dataset(root: Path | str) -> ScanResult:
