@@ -170,14 +170,20 @@ def _crafted_cache(path: Path) -> None:
     rebuilt.replace(path)
 
 
-def test_crafted_and_damaged_cache_entries_are_recomputed(capsys, tmp_path):
+def _analyzed(capsys, tmp_path: Path) -> tuple[list[str], Path]:
+    """An analyze run that succeeded: its arguments and the one cache entry it wrote."""
     data = _folder(tmp_path / "d")
     model = _model(tmp_path / "m.keras")
     args = ["analyze", str(model), "--data", str(data), "--workspace", str(tmp_path),
             "--out", str(tmp_path / "o")]
     assert run(capsys, *args)[0] == 0
-    first = (tmp_path / "o" / "summary.csv").read_text()
     [entry] = list((tmp_path / "cache").glob("capture-*.npz"))
+    return args, entry
+
+
+def test_crafted_and_damaged_cache_entries_are_recomputed(capsys, tmp_path):
+    args, entry = _analyzed(capsys, tmp_path)
+    first = (tmp_path / "o" / "summary.csv").read_text()
     _crafted_cache(entry)
     rc, text, _ = run(capsys, *args)
     assert rc == 0 and "corrupt cache entry, recomputing" in text
@@ -369,12 +375,7 @@ def test_file_and_folder_names_that_are_not_utf8(capsys, tmp_path):
 
 
 def test_a_folder_where_a_cache_file_should_be(capsys, tmp_path):
-    data = _folder(tmp_path / "d")
-    model = _model(tmp_path / "m.keras")
-    args = ["analyze", str(model), "--data", str(data), "--workspace", str(tmp_path),
-            "--out", str(tmp_path / "o")]
-    assert run(capsys, *args)[0] == 0
-    [entry] = list((tmp_path / "cache").glob("capture-*.npz"))
+    args, entry = _analyzed(capsys, tmp_path)
     entry.unlink()
     entry.mkdir()
     rc, _, err = run(capsys, *args)
