@@ -117,7 +117,8 @@ def confusion_rows(results: Sequence[CaptureResult]) -> list[list]:
 
     rows = []
     for r in results:
-        confusion = metrics.summarize(r).confusion
+        mode, _ = metrics.resolve_outputs(r.head_activation, r.outputs)
+        confusion = metrics.classification_metrics(r.labels, r.scores, mode)["confusion"]
         for t in range(confusion.shape[0]):
             for q in range(confusion.shape[1]):
                 rows.append([r.model_label, class_name(r.class_names, t),
@@ -380,20 +381,20 @@ def reading_notes(result: CaptureResult) -> list[str]:
     from tlexplorer.textsafe import safe
 
     label = safe(result.model_label)
-    mode, note = metrics.resolve_outputs(result.head_activation, result.outputs)
+    summary = metrics.summarize(result)
     why = ("--outputs" if result.outputs != "auto"
            else f"{safe(result.head_activation)} output layer")
-    lines = [f"{label}: outputs read as {mode} ({why}); pixels fed as "
+    lines = [f"{label}: outputs read as {summary.outputs} ({why}); pixels fed as "
              f"{PREPROCESS_HELP[result.preprocess]} (--preprocess {result.preprocess})"]
-    if note:
-        lines.append(f"{label}: warning: {note}")
+    if summary.outputs_note:
+        lines.append(f"{label}: warning: {summary.outputs_note}")
     if result.preprocess == "none" and not result.input_scaling:
         lines.append(f"{label}: warning: the model has no Rescaling or Normalization layer "
                      "near its input and was fed pixels 0..255; if it expects another range, "
                      "say so with --preprocess unit, tf, caffe or torch")
-    bad = int(np.sum(~np.isfinite(np.asarray(result.scores, dtype=np.float64))))
-    if bad:
-        lines.append(f"{label}: warning: {bad} of {np.asarray(result.scores).size} outputs are "
+    if summary.nonfinite_outputs:
+        lines.append(f"{label}: warning: {summary.nonfinite_outputs} of "
+                     f"{np.asarray(result.scores).size} outputs are "
                      "NaN or infinite: accuracy, loss, precision, recall, F1 and ROC AUC are "
                      "left empty")
     return lines
