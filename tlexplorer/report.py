@@ -246,7 +246,7 @@ def run_report(args) -> int:
     source = None
     suite_name = None
     if args.demo or args.data:
-        from tlexplorer.cli import preset_from_args, resolve_source
+        from tlexplorer.options import preset_from_args, resolve_source
         from tlexplorer.suite import suite_name as make_suite_name
         from tlexplorer.training import train_suite
 
