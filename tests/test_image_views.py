@@ -451,7 +451,7 @@ def test_top_images_csv_names_files_of_real_data_and_survives_their_loss(tmp_pat
     from data_fixtures import make_kaggle
 
     from tlexplorer.data.sources import open_folder
-    from tlexplorer.report import image_files_of
+    from tlexplorer.workbench import image_files_of
     from tlexplorer.session import Suite
 
     root = make_kaggle(tmp_path / "train", 6)

@@ -348,12 +348,12 @@ async def test_explorer_trains_with_the_given_weights_and_sizes(tmp_path, monkey
 
     monkeypatch.setattr(training, "train_suite", fake_train)
     weights = tmp_path / "w.h5"
-    app = create_app(tmp_path / "ws", demo=True, preset="smoke", image_size=40,
+    app = create_app(tmp_path / "ws", demo=True, preset="smoke", image_size=56,
                      split=(10, 4, 6), vgg_weights=weights)
     async with app.run_test(size=SIZE) as pilot:
         await _ready(app, pilot)
         assert app.outcome == "failed"
-    assert seen == {"image_size": 40, "split": (10, 4, 6), "vgg": weights, "source_size": 40}
+    assert seen == {"image_size": 56, "split": (10, 4, 6), "vgg": weights, "source_size": 56}
 
 
 async def test_weight_shift_in_the_app_uses_the_given_vgg_weights(cached_workspace, monkeypatch):

@@ -18,7 +18,6 @@ from tlexplorer import __version__
 from tlexplorer.capture.result import DEFAULT_TOPK
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.inputs import PREPROCESS_MODES
-from tlexplorer.options import preset_from_args, resolve_source
 from tlexplorer.presets import PAPER
 
 EPILOG = """\
@@ -360,42 +359,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_train(args) -> int:
-    from tlexplorer.console import TrainDisplay, console
-    from tlexplorer.training import train_suite
+def request_from_args(args, **changes):
+    """The workbench request that the command line's options describe."""
+    from tlexplorer.workbench import Request
 
-    preset = preset_from_args(args)
-    with console.status("reading data…"):
-        source = resolve_source(args, preset)
-    console.print(
-        f"data: {source.description}"
-        + (
-            f"  [{getattr(source.split, 'skipped_corrupt', 0)} corrupt files skipped]"
-            if source.kind == "folder"
-            else ""
-        )
+    models = getattr(args, "models", None)
+    return Request(
+        workspace=Path(args.workspace),
+        demo=bool(getattr(args, "demo", False)),
+        data=getattr(args, "data", None),
+        preset=getattr(args, "preset", None),
+        image_size=getattr(args, "image_size", None),
+        split=tuple(args.split) if getattr(args, "split", None) else None,
+        models=tuple(models) if models else None,
+        epochs=getattr(args, "epochs", None),
+        vgg_weights=getattr(args, "vgg_weights", None),
+        **changes,
     )
-    console.print(f"preset: {preset.name} ({preset.description})")
-    with TrainDisplay() as display:
-        results = train_suite(
-            args.workspace,
-            source,
-            preset,
-            model_ids=args.models,
-            epochs=args.epochs,
-            vgg_weights=args.vgg_weights,
-            progress=display,
-        )
-    from rich.table import Table
 
-    title = "trained models" + (" (synthetic demo)" if source.kind == "synthetic" else "")
+
+def _tau(args) -> float:
+    from tlexplorer.metrics import DEFAULT_TAU
+
+    return DEFAULT_TAU if getattr(args, "tau", None) is None else float(args.tau)
+
+
+def cmd_train(args) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from tlexplorer.console import EventDisplay, console
+    from tlexplorer.textsafe import safe
+    from tlexplorer.workbench import run
+
+    request = request_from_args(args, capture=False, weight_shift=False)
+    with EventDisplay() as display:
+        outcome = run(request, display)
+    title = "trained models" + (" (synthetic demo)" if request.demo else "")
     table = Table(title=title)
     table.add_column("id")
     table.add_column("model", max_width=34, no_wrap=True, overflow="ellipsis")
     for col in ("test acc %", "val acc %", "epochs", "time s"):
         table.add_column(col, justify="right")
-    for rid, meta in results.items():
-        table.add_row(str(rid), meta["name"], f"{meta['test_accuracy'] * 100:.1f}",
+    for rid, meta in outcome.trained.items():
+        table.add_row(str(rid), Text(safe(meta["name"])), f"{meta['test_accuracy'] * 100:.1f}",
                       f"{meta['val_accuracy'] * 100:.1f}", str(meta["epochs_run"]),
                       f"{meta['wall_s']:.0f}")
     console.print(table)
@@ -403,15 +410,72 @@ def cmd_train(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from tlexplorer.report import run_report
+    """Train what is missing (with --demo/--data), capture each model, write the CSV files."""
+    from tlexplorer.console import EventDisplay, console, print_summary
+    from tlexplorer.report import EXIT_PARTIAL, write_reports
+    from tlexplorer.textsafe import safe
+    from tlexplorer.workbench import image_files_of, run, suite_skipped_images
 
-    return run_report(args)
+    with EventDisplay() as display:
+        outcome = run(request_from_args(args), display)
+    suite = outcome.suite
+    assert suite is not None
+    if not any(s.trained for s in suite.slots):
+        raise UserError(f"no trained models in suite {safe(suite.name)}")
+    results = outcome.results
+    if not results:
+        first = outcome.failed[0]
+        raise UserError(f"no model of suite {safe(suite.name)} could be captured "
+                        f"(model {first.label}: {safe(first.error)})")
+    names, why = image_files_of(suite)
+    if why:
+        console.print(why)
+    skipped = suite_skipped_images(suite)
+    if skipped:
+        console.print(f"{len(skipped)} data files were left out of the split (listed with the "
+                      "reason in skipped_images.csv)")
+    out = args.out or (Path(args.workspace) / "reports")
+    written = write_reports(results, out, _tau(args), weight_shift=outcome.weight_shift,
+                            image_names=names, skipped_images=skipped)
+    print_summary(console, results, _tau(args), suite)
+    console.print(f"wrote {', '.join(p.name for p in written)} to {safe(out)}")
+    if outcome.failed:
+        console.print(f"left out: model {', '.join(s.label for s in outcome.failed)} (see "
+                      f"above); exit status {EXIT_PARTIAL}")
+        return EXIT_PARTIAL
+    return 0
 
 
 def cmd_analyze(args) -> int:
-    from tlexplorer.report import run_analyze
+    """``tlexplorer analyze MODEL.keras --data DIR``: any model, any class-folder image set."""
+    from tlexplorer.console import EventDisplay, console, print_summary
+    from tlexplorer.report import write_reports
+    from tlexplorer.textsafe import safe
+    from tlexplorer.workbench import AnalyzeRequest, ModelDone, analyze
 
-    return run_analyze(args)
+    request = AnalyzeRequest(model=Path(args.model), data=Path(args.data),
+                             workspace=Path(args.workspace), batch=int(args.batch),
+                             preprocess=getattr(args, "preprocess", "none"),
+                             outputs=getattr(args, "outputs", "auto"))
+    with EventDisplay() as display:
+        def show(event) -> None:
+            if isinstance(event, ModelDone) and event.cached:
+                display.print(f"{safe(event.label)}: cached result")
+            elif not isinstance(event, ModelDone):
+                display(event)
+
+        outcome = analyze(request, show)
+    result, skipped = outcome.result, outcome.skipped_images
+    console.print(f"{result.n_images} images analysed; {len(skipped)} files skipped"
+                  + (" (listed with the reason in skipped_images.csv)" if skipped else ""))
+    for line in outcome.notes:
+        console.print(line)
+    out = args.out or Path("reports") / Path(args.model).stem
+    written = write_reports([result], out, _tau(args), image_names=outcome.image_names,
+                            skipped_images=skipped)
+    print_summary(console, [result], _tau(args))
+    console.print(f"wrote {', '.join(p.name for p in written)} to {safe(out)}")
+    return 0
 
 
 def cmd_bench(args) -> int:
@@ -444,15 +508,22 @@ def cmd_data(args) -> int:
 
 
 def cmd_explore(args) -> int:
+    from tlexplorer.textsafe import safe
     from tlexplorer.tui.app import run_app
 
     # Fail before taking over the terminal when the input is plainly wrong.
+    if args.data is not None and args.data.exists() and not args.data.is_dir():
+        raise UserError(f"--data must be a folder of images, but {safe(args.data)} is a file")
     if args.data is not None and not args.data.is_dir():
-        raise UserError(f"dataset folder not found: {args.data}")
+        raise UserError(f"dataset folder not found: {safe(args.data)}")
     if args.workspace.exists() and not args.workspace.is_dir():
         raise UserError(f"workspace is not a folder: {args.workspace}")
     if args.vgg_weights is not None and not args.vgg_weights.is_file():
         raise UserError(f"VGG16 weights file not found: {args.vgg_weights}")
+    if args.demo or args.data is not None:
+        from tlexplorer.workbench import resolve_preset
+
+        resolve_preset(request_from_args(args))  # a bad --image-size: one line, app not started
     if not sys.stdout.isatty():
         raise UserError("the explorer needs a terminal; for scripts use 'tlexplorer report'")
 
@@ -499,10 +570,36 @@ def _crash_log(args) -> Path:
     return Path("(no writable place for the log)")
 
 
+def _misplaced_option(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """Why an option before the command (or with no command) belongs to a command only.
+
+    ``tlexplorer --models 7`` would otherwise read ``7`` as the command and say so.
+    """
+    top = {o for action in parser._actions for o in action.option_strings}
+    commands: dict[str, set[str]] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                commands[name] = {o for a in sub._actions for o in a.option_strings}
+    for token in argv:
+        if token in commands or token == "--":
+            return None
+        option = token.split("=", 1)[0]
+        if option.startswith("-") and option not in top:
+            owners = [name for name, options in commands.items() if option in options]
+            if owners:
+                where = " or ".join(f"'tlexplorer {name} {option} …'" for name in owners)
+                return f"{option} is an option of a command, not of the explorer: {where}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from tlexplorer.textsafe import safe
 
     parser = build_parser()
+    misplaced = _misplaced_option(parser, sys.argv[1:] if argv is None else list(argv))
+    if misplaced:
+        parser.error(misplaced)
     args = parser.parse_args(argv)
     from tlexplorer import quiet
 

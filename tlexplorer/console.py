@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import (
@@ -41,8 +39,21 @@ class SafeConsole(Console):
         return super().status(safe(status) if isinstance(status, str) else status, **kwargs)
 
 
-console = SafeConsole(stderr=False, highlight=False, markup=False)
-err_console = SafeConsole(stderr=True, highlight=False, markup=False)
+def _make_console(stderr: bool) -> SafeConsole:
+    """A console that wraps nothing when its stream is not a terminal (a log file, a pipe,
+    ``nohup``): rich would otherwise wrap at 80 columns and cut progress bars."""
+    import os
+    import sys
+
+    stream = sys.stderr if stderr else sys.stdout
+    is_tty = hasattr(stream, "isatty") and stream.isatty()
+    if is_tty or os.environ.get("COLUMNS"):
+        return SafeConsole(stderr=stderr, highlight=False, markup=False)
+    return SafeConsole(stderr=stderr, highlight=False, markup=False, soft_wrap=True, width=200)
+
+
+console = _make_console(stderr=False)
+err_console = _make_console(stderr=True)
 
 
 def _plain(text: str) -> str:
@@ -67,76 +78,158 @@ def _progress(transient: bool = False) -> Progress:
     )
 
 
-class TrainDisplay:
-    """Turns :class:`TrainEvent` objects into one progress bar per model and phase."""
+def _who(model: str) -> str:
+    return "base" if model == "base" else f"model {model}" if model else ""
 
-    def __init__(self) -> None:
-        self.progress = _progress()
+
+def _train_stats(event: TrainEvent) -> str:
+    logs = event.logs
+    stats = f"ep {event.epoch}/{event.epochs}"
+    for key, short, spec in (("loss", "loss", ".3f"), ("accuracy", "acc", ".2f"),
+                             ("val_accuracy", "val", ".2f")):
+        if key in logs:
+            stats += f" {short} {logs[key]:{spec}}"
+    return stats
+
+
+class EventDisplay:
+    """Renders :mod:`tlexplorer.workbench` events: one progress bar per training phase and per
+    capture in a terminal; plain lines (epoch ends, capture quarters) when output is a file or
+    a pipe, so a log holds whole lines and no control codes."""
+
+    def __init__(self, out: Console | None = None) -> None:
+        self.console = out or console
+        self.live = self.console.is_terminal
+        self.progress = _progress() if self.live else None
         self._tasks: dict[tuple[str, str], TaskID] = {}
         self._last = 0.0
+        self._quarter: dict[str, int] = {}
 
-    def __enter__(self) -> TrainDisplay:
-        self.progress.start()
+    def __enter__(self) -> EventDisplay:
+        if self.progress is not None:
+            self.progress.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        if self.progress is not None:
+            self.progress.stop()
 
-    def _label(self, event: TrainEvent) -> str:
-        who = "base" if event.model == "base" else f"model {event.model}"
-        phase = {"base pretraining": "pretrain"}.get(event.phase, event.phase)
-        return f"{who} {phase}"
+    def print(self, text: str) -> None:
+        (self.progress.console if self.progress is not None else self.console).print(text)
 
-    def __call__(self, event: TrainEvent) -> None:
+    def __call__(self, event) -> None:
+        from tlexplorer import workbench as wb
+
+        if isinstance(event, TrainEvent):
+            self._train(event)
+        elif isinstance(event, wb.CaptureStep):
+            self._capture(event.model, event.progress)
+        elif isinstance(event, wb.Info):
+            self.print(event.text)
+        elif isinstance(event, wb.Warn):
+            self.print(f"warning: {event.text}")
+        elif isinstance(event, wb.Phase):
+            if not event.text.startswith("capture:"):  # a capture's bar follows at once
+                self.print(" ".join(p for p in (_who(event.model), event.text + "…") if p))
+        elif isinstance(event, wb.ModelDone):
+            if event.cached:
+                self.print(f"{_who(event.label)}: cached result")
+        elif isinstance(event, wb.ModelFailed):
+            self.print(f"{_who(event.label)}: left out: {event.error}")
+        elif isinstance(event, wb.WeightShiftDone) and event.error:
+            self.print(f"weight shift left out: {event.error}")
+
+    def _train(self, event: TrainEvent) -> None:
         key = (event.model, event.phase)
+        phase = {"base pretraining": "pretrain"}.get(event.phase, event.phase)
+        label = f"{_who(event.model)} {phase}"
         if event.kind == "phase" and event.phase != "evaluating":
-            total = max(event.epochs * event.steps, 1)
-            self._tasks[key] = self.progress.add_task(_plain(self._label(event)), total=total,
-                                                      stats="")
-        elif event.kind in ("batch", "epoch") and key in self._tasks:
+            if self.progress is not None:
+                total = max(event.epochs * event.steps, 1)
+                self._tasks[key] = self.progress.add_task(_plain(label), total=total, stats="")
+            else:
+                self.print(f"{label}: {event.epochs} epochs of {event.steps} batches")
+        elif event.kind == "batch" and self.progress is not None and key in self._tasks:
             now = time.monotonic()
-            if event.kind == "batch" and now - self._last < 0.1:
+            if now - self._last < 0.1:
                 return
             self._last = now
-            done = (event.epoch - 1) * event.steps + event.batch
-            logs = event.logs
-            stats = f"ep {event.epoch}/{event.epochs}"
-            if "loss" in logs:
-                stats += f" loss {logs['loss']:.3f}"
-            if "accuracy" in logs:
-                stats += f" acc {logs['accuracy']:.2f}"
-            if "val_accuracy" in logs:
-                stats += f" val {logs['val_accuracy']:.2f}"
-            self.progress.update(self._tasks[key], completed=done, stats=stats)
+            self.progress.update(self._tasks[key],
+                                 completed=(event.epoch - 1) * event.steps + event.batch,
+                                 stats=_train_stats(event))
+        elif event.kind == "epoch":
+            if self.progress is not None and key in self._tasks:
+                self.progress.update(self._tasks[key], completed=event.epoch * event.steps,
+                                     stats=_train_stats(event))
+            elif self.progress is None:
+                self.print(f"{label}: {_train_stats(event)}")
         elif event.kind == "saved":
             acc = event.logs.get("test_accuracy", event.logs.get("val_accuracy"))
             what = "test" if "test_accuracy" in event.logs else "val"
-            self.progress.console.print(
-                f"saved {event.message}"
-                + (f"  ({what} accuracy {acc:.3f})" if acc is not None else "")
-            )
+            self.print(f"saved {event.message}"
+                       + (f"  ({what} accuracy {acc:.3f})" if acc is not None else ""))
         elif event.kind == "skipped":
-            who = "base" if event.model == "base" else f"model {event.model}"
-            self.progress.console.print(f"{who}: {event.message}, skipped")
+            self.print(f"{_who(event.model)}: {event.message}, skipped")
         elif event.kind == "info":
-            self.progress.console.print(event.message)
+            self.print(event.message)
 
-
-@contextlib.contextmanager
-def capture_progress(description: str) -> Iterator[Callable[[CaptureProgress], None]]:
-    """A progress bar for one capture pass; yields the callback the engine reports to."""
-    progress = _progress()
-    task = progress.add_task(_plain(description), total=None, stats="")
-    last = [0.0]
-
-    def on_progress(event: CaptureProgress) -> None:
-        now = time.monotonic()
-        if event.total and event.images < event.total and now - last[0] < 0.1:
-            return
-        last[0] = now
+    def _capture(self, label: str, event: CaptureProgress) -> None:
         rate = event.images / event.elapsed_s if event.elapsed_s > 0 else 0.0
-        progress.update(task, completed=event.images, total=event.total,
-                        stats=f"batch {event.batch}/{event.batches or '?'}  {rate:.1f} img/s")
+        stats = f"batch {event.batch}/{event.batches or '?'}  {rate:.1f} img/s"
+        key = (label, "capture")
+        if self.progress is not None:
+            if key not in self._tasks:
+                self._tasks[key] = self.progress.add_task(_plain(f"{_who(label)} capture"),
+                                                          total=event.total, stats="")
+            now = time.monotonic()
+            if event.total and event.images < event.total and now - self._last < 0.1:
+                return
+            self._last = now
+            self.progress.update(self._tasks[key], completed=event.images, total=event.total,
+                                 stats=stats)
+            return
+        quarter = 4 * event.images // event.total if event.total else 0
+        if quarter > self._quarter.get(label, 0) or event.batch == 1:
+            self._quarter[label] = quarter
+            of = f"/{event.total}" if event.total else ""
+            self.print(f"{_who(label)} capture: {event.images}{of} images, {stats}")
 
-    with progress:
-        yield on_progress
+
+def print_summary(console: Console, results, tau: float, suite=None) -> None:
+    """The results as one rich table (and the layers that were not probed)."""
+    import math
+
+    from rich.table import Table
+
+    from tlexplorer import metrics
+
+    title = "summary" + (f" — {suite.name}" if suite else "")
+    if suite is not None and suite.is_demo:
+        title += " (synthetic demo)"
+    wide = console.width >= 110  # the model names only where they fit
+    table = Table(title=title + (f"  (τ = {tau:g})" if tau is not None else ""))
+    table.add_column("model", no_wrap=True)
+    if wide:
+        table.add_column("name", max_width=34, no_wrap=True, overflow="ellipsis")
+    for col in ("acc %", "F1", "AUC", "NNU %", "dorm %", "skew", "rangeCV"):
+        table.add_column(col, justify="right", no_wrap=True)
+    def cell(value: float, spec: str, missing: str = "–") -> str:
+        return missing if math.isnan(value) else format(value, spec)
+
+    from rich.text import Text
+
+    from tlexplorer.textsafe import safe
+
+    for r in results:
+        s = metrics.summarize(r, tau)
+        name = [Text(safe(r.model_name))] if wide else []
+        table.add_row(Text(safe(r.model_label)), *name, cell(s.accuracy * 100, ".1f"),
+                      cell(s.f1, ".3f"), cell(s.roc_auc, ".3f"),
+                      cell(s.nnu_pct, ".1f", "n/a" if s.nnu_units == 0 else "–"),
+                      cell(s.dormant_pct, ".1f"), cell(s.spectrum_skewness, ".2f"),
+                      cell(s.range_cv, ".2f"))
+    console.print(table)
+    for r in results:
+        for skipped in r.skipped:
+            console.print(f"model {safe(r.model_label)}: layer {safe(skipped.name)} not "
+                          f"probed: {skipped.reason}", markup=False)

@@ -34,8 +34,10 @@ class Preset:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
+        """Every field, so a suite's ``suite.json`` says exactly how its models were made."""
         return {
             "name": self.name,
+            "description": self.description,
             "image_size": self.image_size,
             "split": list(self.split),
             "batch_size": self.batch_size,
@@ -46,7 +48,65 @@ class Preset:
             "head_units": self.head_units,
             "base": self.base,
             "base_filters": list(self.base_filters),
+            "source_images_per_class": self.source_images_per_class,
+            "source_epochs": self.source_epochs,
+            "source_lr": self.source_lr,
+            "source_head": self.source_head,
+            "source_batch_size": self.source_batch_size,
+            "extra": dict(self.extra),
         }
+
+    @classmethod
+    def from_json(cls, obj: object) -> Preset:
+        """The preset a ``suite.json`` recorded; ValueError names the first field that is
+        missing or of the wrong type (a hand-edited or damaged file)."""
+        if not isinstance(obj, dict):
+            raise ValueError("preset: not an object")
+
+        def need(key: str, kind, convert=lambda v: v):
+            value = obj.get(key)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f"preset: {key!r} missing or of the wrong type")
+            try:
+                return convert(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"preset: {key!r} has a wrong value") from None
+
+        ints = lambda v: tuple(int(x) for x in v)  # noqa: E731
+        per_model = lambda kind: lambda v: {int(k): kind(x) for k, x in v.items()}  # noqa: E731
+        defaults = cls.__dataclass_fields__
+        optional = {key: obj.get(key, defaults[key].default) for key in (
+            "source_images_per_class", "source_epochs", "source_lr", "source_head",
+            "source_batch_size")}
+        preset = cls(
+            name=need("name", str),
+            description=str(obj.get("description", "")),
+            image_size=need("image_size", int),
+            split=need("split", list, ints),
+            batch_size=need("batch_size", int),
+            epochs=need("epochs", dict, per_model(int)),
+            learning_rates=need("learning_rates", dict, per_model(float)),
+            cnn_filters=need("cnn_filters", list, ints),
+            cnn_dense=need("cnn_dense", int),
+            head_units=need("head_units", int),
+            base=need("base", str),
+            base_filters=need("base_filters", list, ints),
+            extra=dict(obj.get("extra") or {}),
+            **optional,
+        )
+        if len(preset.split) != 3 or preset.image_size < 1 or preset.batch_size < 1:
+            raise ValueError("preset: split, image_size or batch_size out of range")
+        return preset
+
+    @property
+    def summary(self) -> str:
+        """What this preset does, from its fields (so ``--image-size``/``--split`` show)."""
+        train, val, test = self.split
+        base = ("VGG16 ImageNet base" if self.base == "vgg16"
+                else "VGG-shaped base pretrained on a synthetic source task")
+        epochs = "/".join(str(self.epochs[k]) for k in sorted(self.epochs))
+        return (f"{self.image_size} px, {train}/{val}/{test} images, batch {self.batch_size}, "
+                f"epochs {epochs}, {base}")
 
 
 PAPER = Preset(

@@ -264,8 +264,14 @@ def train_suite(
     vgg_weights: Path | None = None,
     progress: ProgressFn = _noop,
     cancel: threading.Event | None = None,
+    on_saved: Callable[[int], None] | None = None,
 ) -> dict[int, dict[str, Any]]:
-    """Train whatever of ``model_ids`` is missing; returns each model's metadata."""
+    """Train whatever of ``model_ids`` is missing; returns each model's metadata.
+
+    ``on_saved(id)`` runs as soon as a model is saved, before the next one trains, so a caller
+    can capture and show model 1 while 2 to 5 are still to come. Missing VGG16 ImageNet weights
+    are found before the first model trains, not after the two CNNs.
+    """
     from tlexplorer.data.sources import check_binary
 
     check_binary(source.class_names)
@@ -293,9 +299,9 @@ def train_suite(
     if not todo:
         return results
 
-    base_source = None
-    if preset.base != "vgg16" and any(zoo.RECIPES[r].transfer for r in todo):
-        base_source = pretrain_base(workspace, suite, preset, progress, cancel)
+    if preset.base == "vgg16" and any(zoo.RECIPES[r].transfer for r in todo):
+        vgg_weights = zoo.ensure_vgg16_weights(vgg_weights)
+    base_source = None  # the demo's pretrained base, made just before the first transfer model
 
     bs = preset.batch_size
     val_ds = dataset(source, "val", bs)
@@ -314,6 +320,9 @@ def train_suite(
             model = zoo.fine_tune(model4)
             phase = "fine-tuning"
         else:
+            if recipe.transfer and preset.base != "vgg16" and base_source is None:
+                base_source = pretrain_base(workspace, suite, preset, progress, cancel)
+                base_meta = _base_description(workspace, suite, preset, vgg_weights)
             model = zoo.build(rid, preset, base_source=base_source, vgg_weights=vgg_weights)
             phase = "training"
         zoo.compile_model(model, lr)
@@ -367,6 +376,8 @@ def train_suite(
                 logs={"test_accuracy": float(test_acc)},
             )
         )
+        if on_saved is not None:
+            on_saved(rid)
     return {rid: results[rid] for rid in sorted(results)}
 
 

@@ -148,12 +148,35 @@ def vgg16_weights_path(explicit: Path | None) -> Path | None:
     return cached if cached.is_file() else None
 
 
+VGG16_NOTOP_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+                   + VGG16_NOTOP_FILE)
+VGG16_NOTOP_MD5 = "6d6bbae143d832006294945121d1f1fc"  # keras.applications.vgg16's file_hash
+VGG16_HINT = (f"put {VGG16_NOTOP_FILE} in ~/.keras/models/ (or $KERAS_HOME/models/), or pass "
+              "--vgg-weights FILE; training on random weights is not transfer learning")
+
+
+def ensure_vgg16_weights(explicit: Path | None) -> Path:
+    """The local VGG16 notop weights file, downloaded once into the Keras cache if need be.
+
+    Called before any model of the paper preset trains: missing weights (no file, no network)
+    stop the run at once with the fix, not after the two CNNs have trained for an hour.
+    """
+    path = vgg16_weights_path(explicit)
+    if path is not None:
+        return path
+    _, keras = import_tensorflow()
+    try:
+        fetched = keras.utils.get_file(VGG16_NOTOP_FILE, VGG16_NOTOP_URL, cache_subdir="models",
+                                       file_hash=VGG16_NOTOP_MD5)
+    except Exception as exc:  # no network, a proxy page, a bad hash: all the same to the user
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"VGG16 ImageNet weights unavailable ({first}): {VGG16_HINT}") from exc
+    return Path(fetched)
+
+
 def _vgg16_on(x, weights: Path | None):
     _, keras = import_tensorflow()
-    hint = (
-        f"put {VGG16_NOTOP_FILE} in ~/.keras/models/ (or $KERAS_HOME/models/), or pass "
-        "--vgg-weights FILE; training on random weights is not transfer learning"
-    )
+    hint = VGG16_HINT
     try:
         base = keras.applications.VGG16(
             include_top=False, weights=str(weights) if weights else "imagenet", input_tensor=x

@@ -24,7 +24,6 @@ from textual.worker import Worker, WorkerState
 from tlexplorer import metrics, session
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.session import ModelSlot, Suite
-from tlexplorer.suite import list_suites, suite_name
 from tlexplorer.textsafe import safe
 from tlexplorer.tui.commands import ExplorerCommands
 from tlexplorer.tui.figures import ModelFigures
@@ -153,123 +152,53 @@ class ExplorerApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline")
     def pipeline(self, cancel: threading.Event, recapture: str | None = None) -> None:
+        """Run the workbench (:mod:`tlexplorer.workbench`) and turn its events into messages."""
+        from tlexplorer import workbench
+
+        if recapture is None:
+            request = workbench.Request(
+                self.workspace, demo=self.demo, data=self.data, preset=self.preset_name,
+                image_size=self.preset_overrides.get("image_size"),
+                split=self.preset_overrides.get("split"), vgg_weights=self.vgg_weights,
+                start_demo_if_empty=True, settings=self.settings)
+        else:
+            assert self.suite is not None
+            request = workbench.Request(self.workspace, suite=self.suite.name,
+                                        vgg_weights=self.vgg_weights, recapture=recapture,
+                                        settings=self.settings)
         try:
-            if recapture is None:
-                suite = self._open_or_train(cancel)
-            else:
-                suite = self.suite
-                assert suite is not None
-            done = self._capture(suite, cancel, recapture)
-            if recapture is None:
-                self._weight_shift(suite)
+            outcome = workbench.run(request, self._on_event, cancel)
         except Cancelled:
             self.post_message(WorkFinished("cancelled", "cancelled — finished work is kept"))
         except UserError as exc:
             self.post_message(WorkFinished("failed", str(exc)))
         else:
-            self.post_message(WorkFinished("done", done))
+            self.post_message(WorkFinished("done", outcome.summary))
 
-    def _open_or_train(self, cancel: threading.Event) -> Suite:
-        demo, note = self.demo, ""
-        train = demo or self.data is not None
-        if not train and not list_suites(self.workspace):
-            demo = train = True
-            note = "empty workspace: starting the offline demo (synthetic images, small models)"
-        if not train:
-            suite = session.open_suite(self.workspace)
-            self.post_message(SuiteOpened(suite, note))
-            return suite
-        import dataclasses
+    def _on_event(self, event) -> None:
+        """A workbench event (worker thread) → a message, or a progress line."""
+        from tlexplorer import workbench as wb
+        from tlexplorer.training import TrainEvent
 
-        from tlexplorer.presets import get_preset
-
-        preset = get_preset(self.preset_name or ("demo" if demo else "paper"))
-        if self.preset_overrides:
-            preset = dataclasses.replace(preset, **self.preset_overrides)
-        name = suite_name(demo, preset.name)
-        suite = self._try_open(name)
-        if suite is not None:
-            self.post_message(SuiteOpened(suite, note))
-        if suite is None or any(slot.meta is None for slot in suite.slots):
-            self._post_progress(ProgressState(phase="reading data"), force=True)
-            self.source = self._make_source(demo, preset)
-            from tlexplorer.training import train_suite
-
-            train_suite(self.workspace, self.source, preset, progress=self._on_train,
-                        cancel=cancel, vgg_weights=self.vgg_weights)
-            suite = session.open_suite(self.workspace, name)
-            self.post_message(SuiteOpened(suite, note))
-        return suite
-
-    def _try_open(self, name: str) -> Suite | None:
-        try:
-            return session.open_suite(self.workspace, name)
-        except UserError:
-            return None
-
-    def _make_source(self, demo: bool, preset):
-        from tlexplorer.data.sources import SyntheticSource, open_folder
-
-        if demo:
-            return SyntheticSource(preset.image_size, preset.split)
-        assert self.data is not None
-        return open_folder(self.data, preset.image_size, preset.split)
-
-    def _capture(self, suite: Suite, cancel: threading.Event, recapture: str | None) -> str:
-        captured = cached = failed = 0
-        for slot in suite.slots:
-            if cancel.is_set():
-                raise Cancelled()
-            if slot.meta is None or (recapture is not None and slot.label != recapture):
-                continue
-            if recapture is None:
-                try:
-                    result = session.load_cached(suite, slot, self.settings, warn=self._warn)
-                except Exception as exc:  # noqa: BLE001 - shown to the user, others go on
-                    result = None
-                    self.post_message(ModelFailed(slot.label, f"cache unreadable: {exc}"))
-                if result is not None:
-                    cached += 1
-                    self.post_message(ModelReady(slot.label, result, cached=True))
-                    continue
-            self._post_progress(ProgressState(slot.label, "capture: loading model"), force=True)
-            try:
-                result = session.capture_slot(
-                    suite, slot, self.settings, source=self.source, cancel=cancel,
-                    progress=lambda p, label=slot.label: self._on_capture(label, p))
-            except Cancelled:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the rest
-                failed += 1
-                self.post_message(ModelFailed(slot.label, f"{type(exc).__name__}: {exc}"))
-                continue
-            captured += 1
-            self.post_message(ModelReady(slot.label, result, cached=False))
-        parts = [f"{cached} from cache" if cached else "", f"{captured} captured" if captured
-                 else "", f"{failed} failed" if failed else ""]
-        return "ready — " + (", ".join(p for p in parts if p) or "nothing to do")
-
-    def _weight_shift(self, suite: Suite) -> None:
-        """Weight shift from its cache, else computed now (loads the models: TensorFlow)."""
-        from tlexplorer import weightshift
-        from tlexplorer.zoo import RECIPES
-
-        try:
-            rows = weightshift.load_cached_weight_shift(suite)
-            if rows is None:
-                if not any(s.trained and RECIPES[int(s.label)].transfer for s in suite.slots):
-                    rows = []
-                else:
-                    self._post_progress(ProgressState("", "weight shift: loading the models"),
-                                        force=True)
-                    rows = weightshift.cached_weight_shift(suite, self.vgg_weights)
-        except UserError as exc:
-            self.post_message(WeightShiftReady(None, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
-            self.post_message(WeightShiftReady(None, f"weight shift failed: "
-                                                     f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(WeightShiftReady(rows))
+        if isinstance(event, TrainEvent):
+            self._on_train(event)
+        elif isinstance(event, wb.CaptureStep):
+            self._on_capture(event.model, event.progress)
+        elif isinstance(event, wb.Phase):
+            self._post_progress(ProgressState(event.model, event.text), force=True)
+        elif isinstance(event, wb.SuiteReady):
+            if event.source is not None:
+                with self._source_lock:
+                    self.source = event.source  # the test images, already read
+            self.post_message(SuiteOpened(event.suite, event.note))
+        elif isinstance(event, wb.ModelDone):
+            self.post_message(ModelReady(event.label, event.result, cached=event.cached))
+        elif isinstance(event, wb.ModelFailed):
+            self.post_message(ModelFailed(event.label, event.error))
+        elif isinstance(event, wb.WeightShiftDone):
+            self.post_message(WeightShiftReady(event.rows, event.error))
+        elif isinstance(event, wb.Warn):
+            self._warn(event.text)
 
     # -- the image views' background work --------------------------------------------------
 
@@ -522,7 +451,8 @@ class ExplorerApp(App):
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self, results: list, tau: float, weight_shift, suite) -> None:
         """Write the CSV files off the UI thread (top_images.csv is ~200k rows at paper scale)."""
-        from tlexplorer.report import image_files_of, write_reports
+        from tlexplorer.report import write_reports
+        from tlexplorer.workbench import image_files_of
 
         out = self.workspace / "reports"
         try:

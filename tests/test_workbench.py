@@ -1,0 +1,150 @@
+"""The headless workbench: the event sequence of a fresh smoke suite (each model captured as
+soon as it is trained), a second run from the cache, cancel, the early VGG16 weights check, and
+the CLI's plain-line output when stdout is not a terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tlexplorer import workbench as wb
+from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.suite import model_files
+from tlexplorer.training import TrainEvent
+
+SUITE = "synthetic-smoke"
+
+
+def _key(event) -> tuple:
+    """A short, comparable form of an event."""
+    if isinstance(event, TrainEvent):
+        return ("train", event.kind, event.model, event.phase)
+    if isinstance(event, wb.CaptureStep):
+        return ("capture", event.model)
+    if isinstance(event, wb.ModelDone):
+        return ("done", event.label, event.cached)
+    if isinstance(event, wb.ModelFailed):
+        return ("failed", event.label)
+    if isinstance(event, wb.SuiteReady):
+        return ("suite",)
+    if isinstance(event, wb.WeightShiftDone):
+        return ("shift", event.rows is not None)
+    return (type(event).__name__.lower(),)
+
+
+@pytest.fixture(scope="module")
+def fresh_run(tmp_path_factory):
+    ws = tmp_path_factory.mktemp("wb")
+    events: list = []
+    outcome = wb.run(wb.Request(ws, demo=True, preset="smoke"), events.append)
+    return ws, events, outcome
+
+
+def test_each_model_is_captured_before_the_next_trains(fresh_run):
+    _, events, outcome = fresh_run
+    keys = [_key(e) for e in events]
+    done = [k for k in keys if k[0] == "done"]
+    assert done == [("done", str(i), False) for i in range(1, 6)]
+    first_train = {m: keys.index(("train", "phase", m, p)) for m, p in
+                   [("1", "training"), ("2", "training"), ("3", "training"),
+                    ("4", "training"), ("5", "fine-tuning"), ("base", "base pretraining")]}
+    at = {k[1]: keys.index(k) for k in done}
+    # browse while training: model N's result comes before model N+1 starts training
+    assert at["1"] < first_train["2"] and at["2"] < first_train["base"] < first_train["3"]
+    assert at["3"] < first_train["4"] and at["4"] < first_train["5"]
+    # the suite is announced before each result, so the app has a slot to put it in
+    for label, index in at.items():
+        assert ("suite",) in keys[:index], label
+        assert ("capture", label) in keys[:index]
+    assert keys[-1] == ("shift", True) and outcome.weight_shift is not None
+    assert outcome.captured == 5 and outcome.cached == 0 and not outcome.failed
+    assert [r.model_label for r in outcome.results] == ["1", "2", "3", "4", "5"]
+    assert sorted(outcome.trained) == [1, 2, 3, 4, 5]
+    assert outcome.summary == "ready — 5 captured"
+    infos = [e.text for e in events if isinstance(e, wb.Info)]
+    assert any(t.startswith("data: ") for t in infos)
+    assert any(t.startswith("preset: smoke (48 px, 40/20/20 images") for t in infos)
+
+
+def test_a_second_run_reads_everything_from_the_cache(fresh_run):
+    ws, _, first = fresh_run
+    events: list = []
+    outcome = wb.run(wb.Request(ws, demo=True, preset="smoke"), events.append)
+    keys = [_key(e) for e in events]
+    assert [k for k in keys if k[0] == "done"] == [("done", str(i), True) for i in range(1, 6)]
+    assert not any(k[:2] == ("train", "phase") or k[0] == "capture" for k in keys)
+    assert outcome.summary == "ready — 5 from cache"
+    for a, b in zip(first.results, outcome.results, strict=True):
+        np.testing.assert_array_equal(a.scores, b.scores)
+    # opening the suite as it is (no --demo): no data read, no training events at all
+    events = []
+    outcome = wb.run(wb.Request(ws), events.append)
+    assert not any(isinstance(e, TrainEvent | wb.Phase) for e in events)
+    assert outcome.cached == 5
+
+
+def test_recapture_captures_one_model_again(fresh_run):
+    ws, _, _ = fresh_run
+    events: list = []
+    outcome = wb.run(wb.Request(ws, suite=SUITE, recapture="3"), events.append)
+    assert [_key(e) for e in events if isinstance(e, wb.ModelDone)] == [("done", "3", False)]
+    assert outcome.weight_shift is None  # not asked for again
+
+
+def test_cancel_keeps_what_is_finished(tmp_path):
+    cancel = threading.Event()
+    seen: list = []
+
+    def emit(event) -> None:
+        seen.append(_key(event))
+        if isinstance(event, wb.ModelDone):
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        wb.run(wb.Request(tmp_path, demo=True, preset="smoke"), emit, cancel)
+    assert ("done", "1", False) in seen and not any(k[0] == "done" and k[1] != "1" for k in seen)
+    assert model_files(tmp_path, SUITE, 1).check()[0] is not None
+    assert model_files(tmp_path, SUITE, 2).check()[0] is None
+    # what was finished is picked up from the cache
+    events: list = []
+    wb.run(wb.Request(tmp_path, capture=True, weight_shift=False), events.append)
+    assert [_key(e) for e in events if isinstance(e, wb.ModelDone)] == [("done", "1", True)]
+
+
+def test_missing_vgg16_weights_stop_the_run_before_any_model_trains(tmp_path, monkeypatch):
+    import keras
+    from data_fixtures import make_kaggle
+
+    data = make_kaggle(tmp_path / "data", 8)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+
+    def offline(*args, **kwargs):
+        raise OSError("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    events: list = []
+    with pytest.raises(UserError, match="VGG16 ImageNet weights unavailable"):
+        wb.run(wb.Request(tmp_path / "ws", data=data, split=(6, 4, 6)), events.append)
+    assert not any(isinstance(e, TrainEvent) and e.kind == "phase" for e in events)
+    assert not list((tmp_path / "ws").rglob("*.keras"))
+
+
+def test_report_prints_whole_plain_lines_into_a_pipe(fresh_run):
+    ws, _, _ = fresh_run
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    out = Path(ws) / "plain-reports-with-a-long-folder-name-so-the-line-is-longer-than-80"
+    proc = subprocess.run([sys.executable, "-m", "tlexplorer", "report", "--workspace", str(ws),
+                           "--out", str(out)], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert "\x1b" not in proc.stdout  # no colours or cursor moves in a log
+    wrote = [line for line in lines if line.startswith("wrote ")]
+    assert len(wrote) == 1 and wrote[0].endswith(str(out)) and len(wrote[0]) > 80
+    assert sum(line.endswith(": cached result") for line in lines) == 5

@@ -1,0 +1,551 @@
+"""The one headless pipeline: open or train the suite → capture (or load) each model → weight shift.
+
+The CLI (``train``, ``report``, ``analyze``) and the explorer both call :func:`run` or
+:func:`analyze` with a typed request, get typed events through one callback, and stop when the
+cancel token is set. Neither knows how the other shows progress: the CLI renders the events with
+rich (:class:`tlexplorer.console.EventDisplay`), the app turns them into Textual messages.
+
+Each model is captured as soon as it is trained, so the first one can be browsed while the
+others train. Results are cached under ``WORKSPACE/cache/``, keyed by the model file's content,
+the test set's content and the capture settings; ``analyze`` uses the same cache.
+
+Imports no TensorFlow at module level: training and capture import it when they run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tlexplorer import session
+from tlexplorer.capture.engine import CaptureProgress
+from tlexplorer.capture.result import CaptureResult
+from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.session import ModelSlot, Suite, capture_settings, open_suite, refresh_slots
+from tlexplorer.suite import list_suites, suite_name
+from tlexplorer.textsafe import safe
+from tlexplorer.training import TrainEvent
+
+# -- requests --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to do in a workspace: train what is missing (with ``demo`` or ``data``), capture,
+    weight shift. Without ``demo``/``data`` the suite ``suite`` (default: the newest) is opened
+    as it is; ``start_demo_if_empty`` (the explorer) starts the demo in an empty workspace."""
+
+    workspace: Path
+    demo: bool = False
+    data: Path | None = None
+    preset: str | None = None  # default: paper with data, demo with --demo
+    image_size: int | None = None
+    split: tuple[int, int, int] | None = None
+    models: tuple[int, ...] | None = None  # train only these (default: all five)
+    epochs: int | None = None
+    vgg_weights: Path | None = None
+    suite: str | None = None
+    start_demo_if_empty: bool = False
+    capture: bool = True
+    weight_shift: bool = True
+    recapture: str | None = None  # capture this model again, ignoring its cached result
+    settings: dict = field(default_factory=capture_settings)
+
+    @property
+    def trains(self) -> bool:
+        return self.demo or self.data is not None
+
+
+@dataclass(frozen=True)
+class AnalyzeRequest:
+    """``analyze``: one ``.keras`` model on a folder with one sub-folder per class."""
+
+    model: Path
+    data: Path
+    workspace: Path = Path(".")
+    batch: int = 32
+    preprocess: str = "none"
+    outputs: str = "auto"
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Info:
+    """A line worth showing once (data read, preset, a model left out)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Warn:
+    """Something the user should check (a corrupt cache entry, an assumption)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A step without a progress bar: reading data, loading a model, weight shift."""
+
+    model: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CaptureStep:
+    """One captured batch of ``model``."""
+
+    model: str
+    progress: CaptureProgress
+
+
+@dataclass(frozen=True)
+class SuiteReady:
+    """The suite was opened, or re-read after a model was trained."""
+
+    suite: Suite
+    note: str = ""
+    source: object = None  # the data source already read (when training), to reuse
+
+
+@dataclass(frozen=True)
+class ModelDone:
+    """A model's result: from the cache, or captured now."""
+
+    label: str
+    result: CaptureResult
+    cached: bool
+
+
+@dataclass(frozen=True)
+class ModelFailed:
+    """A model could not be loaded or captured; the others go on."""
+
+    label: str
+    error: str
+
+
+@dataclass(frozen=True)
+class WeightShiftDone:
+    """The suite's weight shift rows, or why there are none (``error``)."""
+
+    rows: list | None
+    error: str = ""
+
+
+Event = Info | Warn | Phase | TrainEvent | CaptureStep | SuiteReady | ModelDone | ModelFailed \
+    | WeightShiftDone
+"""Everything :func:`run` and :func:`analyze` report; training events are passed on as they are."""
+
+Emit = Callable[[Event], None]
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def _ignore(_: Event) -> None:
+    pass
+
+
+# -- outcomes --------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What :func:`run` ended with. ``trained``: metadata of the models trained or found."""
+
+    suite: Suite | None
+    trained: dict[int, dict] = field(default_factory=dict)
+    weight_shift: list | None = None
+    cached: int = 0
+    captured: int = 0
+    failed: list[ModelSlot] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[CaptureResult]:
+        if self.suite is None:
+            return []
+        return [s.result for s in self.suite.slots if s.trained and s.result is not None]
+
+    @property
+    def summary(self) -> str:
+        parts = [f"{self.cached} from cache" if self.cached else "",
+                 f"{self.captured} captured" if self.captured else "",
+                 f"{len(self.failed)} failed" if self.failed else ""]
+        return "ready — " + (", ".join(p for p in parts if p) or "nothing to do")
+
+
+@dataclass
+class AnalyzeOutcome:
+    result: CaptureResult
+    cached: bool
+    image_names: list[str] | None  # test files in result order, when every one was used
+    skipped_images: list[tuple[str, str]]  # (file, why) left out: unreadable or not an image
+    notes: list[str]  # how the model was read: outputs, pixels, warnings
+
+
+# -- preset and data source ------------------------------------------------------------------
+
+
+def resolve_preset(request: Request, demo: bool | None = None):
+    """The preset the request names (default by data source), with its size overrides."""
+    from tlexplorer.presets import get_preset
+
+    demo = request.demo if demo is None else demo
+    preset = get_preset(request.preset or ("paper" if request.data is not None and not demo
+                                           else "demo"))
+    changes: dict = {}
+    if request.image_size:
+        from tlexplorer.zoo import min_image_size
+
+        smallest = min_image_size(preset, list(request.models) if request.models else None)
+        if request.image_size < smallest:
+            which = "these recipes" if request.models else "the five recipes"
+            raise UserError(f"--image-size {request.image_size} is too small for {which}: they "
+                            f"need at least {smallest} px")
+        changes["image_size"] = request.image_size
+    if request.split:
+        changes["split"] = tuple(request.split)
+    return dataclasses.replace(preset, **changes) if changes else preset
+
+
+def open_source(request: Request, preset, demo: bool | None = None):
+    """The data source: the synthetic demo, or the image folder split by the preset."""
+    from tlexplorer.data.sources import SyntheticSource, open_folder
+
+    if request.demo if demo is None else demo:
+        return SyntheticSource(preset.image_size, preset.split)
+    assert request.data is not None
+    return open_folder(request.data, preset.image_size, preset.split)
+
+
+def describe_source(source) -> str:
+    line = f"data: {safe(source.description)}"
+    skipped = getattr(getattr(source, "split", None), "skipped", None)
+    if source.kind == "folder" and skipped:
+        line += f"  [{len(skipped)} unreadable files skipped]"
+    return line
+
+
+# -- the pipeline ----------------------------------------------------------------------------
+
+
+def _check(cancel: CancelToken | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
+def _try_open(workspace: Path, name: str) -> Suite | None:
+    try:
+        return open_suite(workspace, name)
+    except UserError:
+        return None
+
+
+def run(request: Request, emit: Emit = _ignore, cancel: CancelToken | None = None) -> Outcome:
+    """Open or train the suite, capture each trained model (cached results first), then the
+    weight shift. Raises :class:`UserError` for bad input and :class:`Cancelled` when
+    ``cancel`` is set; one model's failure is reported (:class:`ModelFailed`) and the rest go on.
+    """
+    workspace = Path(request.workspace)
+    demo, note = request.demo, ""
+    trains = request.trains
+    if not trains and request.suite is None and request.start_demo_if_empty \
+            and not list_suites(workspace):
+        demo = trains = True
+        note = "empty workspace: starting the offline demo (synthetic images, small models)"
+    outcome = Outcome(None)
+    done: set[str] = set()  # models whose result was reported in this run
+    source = None
+
+    def capture(suite: Suite, labels: set[str] | None = None) -> None:
+        for slot in suite.slots:
+            _check(cancel)
+            if not slot.trained or slot.label in done or (labels and slot.label not in labels):
+                continue
+            if request.recapture is not None and slot.label != request.recapture:
+                continue
+            done.add(slot.label)
+            _result_of(suite, slot, request, outcome, emit, cancel, source)
+
+    if not trains:
+        suite = open_suite(workspace, request.suite)
+        outcome.suite = suite
+        emit(SuiteReady(suite, note))
+        _report_untrained(suite, emit)
+        if request.capture:
+            capture(suite)
+    else:
+        preset = resolve_preset(request, demo)
+        name = suite_name(demo, preset.name)
+        emit(Phase("", "reading data"))
+        source = open_source(request, preset, demo)
+        emit(Info(describe_source(source)))
+        emit(Info(f"preset: {preset.name} ({preset.summary})"))
+        suite = _try_open(workspace, name)
+        if suite is not None and suite.fingerprint == source.fingerprint:
+            outcome.suite = suite
+            emit(SuiteReady(suite, note, source))
+            note = ""
+            if request.capture:
+                capture(suite)  # what is trained already is browsable at once
+        _check(cancel)
+        from tlexplorer.training import train_suite
+
+        def saved(rid: int) -> None:
+            """Model ``rid`` was just saved: show it and capture it before the next trains."""
+            nonlocal suite, note
+            if suite is None:
+                suite = open_suite(workspace, name)
+            else:
+                refresh_slots(suite)
+            outcome.suite = suite
+            emit(SuiteReady(suite, note, source))
+            note = ""
+            if request.capture:
+                capture(suite, {str(rid)})
+
+        outcome.trained = train_suite(
+            workspace, source, preset, model_ids=list(request.models) if request.models else None,
+            epochs=request.epochs, vgg_weights=request.vgg_weights, progress=emit, cancel=cancel,
+            on_saved=saved)
+        if suite is None or suite.fingerprint != source.fingerprint:
+            suite = open_suite(workspace, name)
+        else:
+            refresh_slots(suite)
+        outcome.suite = suite
+        if request.capture:
+            emit(SuiteReady(suite, note, source))
+            _report_untrained(suite, emit)
+            capture(suite)
+    assert outcome.suite is not None
+    if request.weight_shift and request.recapture is None:
+        _check(cancel)
+        outcome.weight_shift = _weight_shift(outcome.suite, request.vgg_weights, emit)
+    return outcome
+
+
+def _report_untrained(suite: Suite, emit: Emit) -> None:
+    for slot in suite.slots:
+        if not slot.trained:
+            emit(Info(f"model {slot.label}: left out ({slot.status})"))
+
+
+def _result_of(suite: Suite, slot: ModelSlot, request: Request, outcome: Outcome, emit: Emit,
+               cancel: CancelToken | None, source=None) -> None:
+    """Fill ``slot.result``: from the cache, else by capturing; failures are reported."""
+    label = slot.label
+
+    def warn(text: str) -> None:
+        emit(Warn(text))
+
+    if request.recapture is None:
+        try:
+            result = session.load_cached(suite, slot, request.settings, warn=warn)
+        except Exception as exc:  # noqa: BLE001 - one unreadable entry must not stop the rest
+            result = None
+            warn(f"model {label}: cached result unreadable ({type(exc).__name__}), recomputed")
+        if result is not None:
+            slot.result, slot.error = result, None
+            outcome.cached += 1
+            emit(ModelDone(label, result, cached=True))
+            return
+    emit(Phase(label, "capture: loading model"))
+    try:
+        result = session.capture_slot(suite, slot, request.settings, source=source, cancel=cancel,
+                              progress=lambda p: emit(CaptureStep(label, p)))
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of loading, tracing or running one
+        # model must not stop the report of the others
+        reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        slot.error = " ".join(reason.split())[:400]
+        slot.result = None
+        outcome.failed.append(slot)
+        emit(ModelFailed(label, slot.error))
+        return
+    slot.result, slot.error = result, None
+    outcome.captured += 1
+    emit(ModelDone(label, result, cached=False))
+
+
+def _weight_shift(suite: Suite, vgg_weights: Path | None, emit: Emit) -> list | None:
+    """The suite's weight shift, cached; None (with the reason emitted) when it cannot be had."""
+    from tlexplorer import weightshift
+    from tlexplorer.zoo import RECIPES
+
+    try:
+        rows = weightshift.load_cached_weight_shift(suite)
+        if rows is None:
+            if not any(s.trained and RECIPES[int(s.label)].transfer for s in suite.slots):
+                rows = []
+            else:
+                emit(Phase("", "weight shift: comparing base layers with the pretrained base"))
+                rows = weightshift.cached_weight_shift(suite, vgg_weights)
+    except UserError as exc:
+        emit(WeightShiftDone(None, str(exc)))
+        return None
+    except Exception as exc:  # noqa: BLE001 - shown to the user; the results stand without it
+        emit(WeightShiftDone(None, f"weight shift failed: {type(exc).__name__}: {exc}"))
+        return None
+    emit(WeightShiftDone(rows))
+    return rows
+
+
+# -- analyze ---------------------------------------------------------------------------------
+
+
+def check_model_fits(model, class_names: list[str], label: str) -> int:
+    """The model's square RGB input size; UserError when input or output do not fit the data."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise UserError(f"{label}: not supported: a model with {len(model.inputs)} inputs and "
+                        f"{len(model.outputs)} outputs (one image in, class scores out)")
+    shape = tuple(model.inputs[0].shape)
+    if len(shape) != 4 or shape[1] is None or shape[1] != shape[2] or shape[3] != 3:
+        raise UserError(f"{label}: expected a square RGB image input, got {shape}")
+    out = tuple(model.outputs[0].shape)
+    units = out[-1] if len(out) == 2 else None
+    classes = len(class_names)
+    if units is None or not (units == classes or (units == 1 and classes == 2)):
+        raise UserError(f"{label}: the model's output {out} does not fit the data's {classes} "
+                        "classes (one unit for two classes, or one unit per class)")
+    return int(shape[1])
+
+
+def analyze(request: AnalyzeRequest, emit: Emit = _ignore,
+            cancel: CancelToken | None = None) -> AnalyzeOutcome:
+    """Capture (or load from the workspace's cache) one model over a class-folder image set."""
+    from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, save_result
+    from tlexplorer.data.layouts import scan_dataset
+    from tlexplorer.data.split import compute_fingerprint
+    from tlexplorer.suite import file_sha256
+
+    model_path = Path(request.model)
+    if not model_path.is_file():
+        raise UserError(f"model file not found: {safe(model_path)}")
+    label = model_path.name
+    emit(Phase(label, "reading the image folder"))
+    scan = scan_dataset(request.data)
+    records = list(scan.records)
+    fingerprint = compute_fingerprint(0, scan.class_names, [[], [], records])
+    settings = {**capture_settings(), "batch": int(request.batch),
+                "preprocess": request.preprocess}
+    path = cache_path(request.workspace, cache_key(file_sha256(model_path), fingerprint, settings))
+    result = None
+    decode_skipped: list[tuple[str, str]] = []
+    if path.is_file():
+        try:
+            result, extra = load_result(path)
+            decode_skipped = [(str(rel), str(why)) for rel, why in extra["skipped_images"]]
+        except (CacheError, KeyError, TypeError, ValueError) as exc:
+            emit(Warn(f"{safe(label)}: cached result ignored and recomputed: {exc}"))
+            result = None
+    cached = result is not None
+    if result is None:
+        _check(cancel)
+        result, decode_skipped = _capture_file(request, model_path, scan, records, settings,
+                                               emit, cancel)
+        save_result(path, result, extra={"model_file": str(model_path),
+                                         "skipped_images": [list(s) for s in decode_skipped]})
+    emit(ModelDone(label, result, cached=cached))
+    result.model_label = label
+    result.outputs = request.outputs
+    left_out = {rel for rel, _ in decode_skipped}
+    used = [r for r in records if r.rel not in left_out]
+    names = [str(r.path) for r in used] if len(used) == result.n_images else None
+    skipped = sorted([*scan.skipped_files, *decode_skipped])
+    return AnalyzeOutcome(result, cached, names, skipped, reading_notes(result))
+
+
+def _capture_file(request: AnalyzeRequest, model_path: Path, scan, records, settings: dict,
+                  emit: Emit, cancel: CancelToken | None):
+    from tlexplorer.capture.engine import Capturer
+    from tlexplorer.data.decode import decoded_batches
+    from tlexplorer.zoo import load_model
+
+    label = model_path.name
+    emit(Phase(label, "loading the model"))
+    model = load_model(model_path)
+    size = check_model_fits(model, list(scan.class_names), safe(label))
+    emit(Phase(label, "building the probe"))
+    capturer = Capturer(model, epsilon=settings["epsilon"], topk=settings["topk"],
+                        preprocess=request.preprocess)
+    skipped: list[tuple[str, str]] = []
+    batches = decoded_batches([r.path for r in records], [r.label for r in records], size,
+                              request.batch,
+                              on_skip=lambda i, why: skipped.append((records[i].rel, why)))
+    result = capturer.run(batches, total_images=len(records),
+                          progress=lambda p: emit(CaptureStep(label, p)), cancel=cancel,
+                          model_label=label, model_name=model.name,
+                          class_names=list(scan.class_names))
+    if result.n_images == 0:
+        raise UserError(f"none of the {len(records)} image files in {safe(scan.root)} "
+                        "could be decoded")
+    return result, skipped
+
+
+def reading_notes(result: CaptureResult) -> list[str]:
+    """What the tool assumed to read a model, one line each, for the user to check.
+
+    How outputs were read (probabilities or logits, and why), how pixels were fed, and a
+    warning when a model without its own Rescaling/Normalization layer was fed 0..255, or gave
+    NaN/inf outputs.
+    """
+    import numpy as np
+
+    from tlexplorer import metrics
+    from tlexplorer.inputs import PREPROCESS_HELP
+
+    label = safe(result.model_label)
+    summary = metrics.summarize(result)
+    why = ("--outputs" if result.outputs != "auto"
+           else f"{safe(result.head_activation)} output layer")
+    lines = [f"{label}: outputs read as {summary.outputs} ({why}); pixels fed as "
+             f"{PREPROCESS_HELP[result.preprocess]} (--preprocess {result.preprocess})"]
+    if summary.outputs_note:
+        lines.append(f"{label}: warning: {summary.outputs_note}")
+    if result.preprocess == "none" and not result.input_scaling:
+        lines.append(f"{label}: warning: the model has no Rescaling or Normalization layer "
+                     "near its input and was fed pixels 0..255; if it expects another range, "
+                     "say so with --preprocess unit, tf, caffe or torch")
+    if summary.nonfinite_outputs:
+        lines.append(f"{label}: warning: {summary.nonfinite_outputs} of "
+                     f"{np.asarray(result.scores).size} outputs are "
+                     "NaN or infinite: accuracy, loss, precision, recall, F1 and ROC AUC are "
+                     "left empty")
+    return lines
+
+
+# -- what the reports need from a suite ------------------------------------------------------
+
+
+def suite_skipped_images(suite: Suite) -> list[tuple[str, str]]:
+    """The files the suite's split left out because the decoder could not read them."""
+    try:
+        raw = suite.info.get("data", {}).get("split", {}).get("skipped", [])
+        return [(str(rel), str(reason)) for rel, reason in raw]
+    except (AttributeError, TypeError, ValueError):  # hand-edited metadata: nothing to list
+        return []
+
+
+def image_files_of(suite: Suite) -> tuple[list[str] | None, str]:
+    """The suite's test files in test-set order, or (None, why not).
+
+    The synthetic demo has no files. For real data the names come from the recorded split; if
+    the data folder is gone or changed, the reports are still written, without file names.
+    """
+    if suite.info.get("data", {}).get("kind") != "folder":
+        return None, ""
+    try:
+        source = suite.source()
+    except (UserError, ValueError, OSError, KeyError) as exc:
+        return None, f"top_images.csv has no file names: {exc}"
+    if source.fingerprint != suite.fingerprint:
+        return None, "top_images.csv has no file names: the test set changed since the capture"
+    return source.files("test")[0], ""
