@@ -16,6 +16,7 @@ from tlexplorer.cache import cache_key, cache_path, save_result
 from tlexplorer.capture.result import HIST_BINS, CaptureResult, LayerStats, TopK, histogram_index
 from tlexplorer.data.sources import SyntheticSource
 from tlexplorer.data.synthetic import GENERATOR_VERSION
+from tlexplorer.presets import DEMO
 from tlexplorer.session import capture_settings
 from tlexplorer.zoo import RECIPES
 
@@ -101,7 +102,7 @@ def make_cached_workspace(tmp_path: Path) -> Path:
         "data": {"kind": "synthetic", "fingerprint": FINGERPRINT,
                  "class_names": CLASS_NAMES, "image_size": 64, "counts": [40, 20, N_IMAGES],
                  "seed": 1337, "generator_version": GENERATOR_VERSION},
-        "preset": {"name": "demo", "batch_size": 32, "image_size": 64},
+        "preset": DEMO.to_json(),
     }
     (directory / "suite.json").write_text(json.dumps(suite))
     for rid, recipe in RECIPES.items():

@@ -161,6 +161,7 @@ def test_cache_round_trip_and_format_check(smoke_ws, tmp_path):
 
 def test_retrained_model_gets_a_new_cache_key(smoke_ws):
     from tlexplorer.session import capture_settings, open_suite, slot_cache_path
+    from tlexplorer.suite import ModelMeta
 
     suite = open_suite(smoke_ws, SUITE)
     settings = capture_settings()
@@ -169,7 +170,7 @@ def test_retrained_model_gets_a_new_cache_key(smoke_ws):
     meta_path = suite.slots[0].files.meta_path
     meta = read_json(meta_path)
     meta["model_sha256"] = "0" * 64
-    suite.slots[0].meta = meta
+    suite.slots[0].meta = ModelMeta.from_json(meta)
     assert slot_cache_path(suite, suite.slots[0], settings) not in keys
 
 

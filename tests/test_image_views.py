@@ -451,19 +451,20 @@ def test_top_images_csv_names_files_of_real_data_and_survives_their_loss(tmp_pat
     from data_fixtures import make_kaggle
 
     from tlexplorer.data.sources import open_folder
+    from tlexplorer.session import Suite, SuiteInfo
     from tlexplorer.workbench import image_files_of
-    from tlexplorer.session import Suite
 
     root = make_kaggle(tmp_path / "train", 6)
     source = open_folder(root, 16, (4, 2, 4))
-    suite = Suite(tmp_path, "real-paper", {"data": source.to_json()})
+    suite = Suite(tmp_path, "real-paper", SuiteInfo.from_json({"data": source.to_json()}))
     names, why = image_files_of(suite)
     assert why == "" and names == source.files("test")[0] and len(names) == 4
     assert all(Path(n).is_file() for n in names)
     shutil.rmtree(root)
     names, why = image_files_of(suite)
     assert names is None and "no file names" in why
-    synthetic = Suite(tmp_path, "synthetic-demo", {"data": SOURCE.to_json()})
+    synthetic = Suite(tmp_path, "synthetic-demo",
+                      SuiteInfo.from_json({"data": SOURCE.to_json()}))
     assert image_files_of(synthetic) == (None, "")
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from tlexplorer import workbench as wb
 from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.presets import DEMO
 from tlexplorer.suite import model_files
 from tlexplorer.training import TrainEvent
 
@@ -148,3 +149,56 @@ def test_report_prints_whole_plain_lines_into_a_pipe(fresh_run):
     wrote = [line for line in lines if line.startswith("wrote ")]
     assert len(wrote) == 1 and wrote[0].endswith(str(out)) and len(wrote[0]) > 80
     assert sum(line.endswith(": cached result") for line in lines) == 5
+
+
+# -- typed metadata --------------------------------------------------------------------------
+
+
+def test_presets_record_every_field_and_read_back_equal():
+    import dataclasses
+    import json
+
+    from tlexplorer.presets import PRESETS, Preset
+
+    for preset in PRESETS.values():
+        record = json.loads(json.dumps(preset.to_json()))
+        assert set(record) == {f.name for f in dataclasses.fields(Preset)}
+        assert Preset.from_json(record) == preset
+    changed = dataclasses.replace(PRESETS["demo"], image_size=80, split=(10, 4, 6))
+    assert changed.summary.startswith("80 px, 10/4/6 images")
+
+
+_GOOD_MODEL = {"format": 1, "name": "m", "model_sha256": "ab", "data": {"fingerprint": "f"},
+               "test_accuracy": 0.5, "epochs_run": 3}
+
+
+@pytest.mark.parametrize("change", [
+    {"format": 2}, {"name": 3}, {"model_sha256": None}, {"data": [1]},
+    {"data": {"fingerprint": 7}}, {"test_accuracy": "high"}, {"test_accuracy": True},
+    {"epochs_run": 2.5}, {"wall_s": [1]},
+])
+def test_model_metadata_with_a_wrong_field_is_refused(change):
+    from tlexplorer.suite import ModelMeta
+
+    assert ModelMeta.from_json(_GOOD_MODEL).test_accuracy == 0.5
+    with pytest.raises(ValueError):
+        ModelMeta.from_json({**_GOOD_MODEL, **change})
+
+
+@pytest.mark.parametrize("record", [
+    [], {"data": "x"}, {"data": {"fingerprint": 1}}, {"data": {"class_names": "ab"}},
+    {"data": {}, "preset": {"name": "demo"}}, {"data": {}, "preset": [1]},
+    {"data": {}, "preset": {**DEMO.to_json(), "split": [1, 2]}},
+])
+def test_suite_metadata_with_a_wrong_field_is_refused(record, tmp_path):
+    import json
+
+    from tlexplorer.session import SuiteInfo, open_suite
+
+    with pytest.raises(ValueError):
+        SuiteInfo.from_json(record)
+    path = tmp_path / "models" / "s" / "suite.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record))
+    with pytest.raises(UserError, match="damaged"):
+        open_suite(tmp_path, "s")

@@ -401,10 +401,13 @@ def cmd_train(args) -> int:
     table.add_column("model", max_width=34, no_wrap=True, overflow="ellipsis")
     for col in ("test acc %", "val acc %", "epochs", "time s"):
         table.add_column(col, justify="right")
+    def cell(value: float | int | None, spec: str, scale: float = 1) -> str:
+        return "–" if value is None else format(value * scale, spec)
+
     for rid, meta in outcome.trained.items():
-        table.add_row(str(rid), Text(safe(meta["name"])), f"{meta['test_accuracy'] * 100:.1f}",
-                      f"{meta['val_accuracy'] * 100:.1f}", str(meta["epochs_run"]),
-                      f"{meta['wall_s']:.0f}")
+        table.add_row(str(rid), Text(safe(meta.name)), cell(meta.test_accuracy, ".1f", 100),
+                      cell(meta.val_accuracy, ".1f", 100), cell(meta.epochs_run, "d"),
+                      cell(meta.wall_s, ".0f"))
     console.print(table)
     return 0
 
@@ -414,7 +417,7 @@ def cmd_report(args) -> int:
     from tlexplorer.console import EventDisplay, console, print_summary
     from tlexplorer.report import EXIT_PARTIAL, write_reports
     from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import image_files_of, run, suite_skipped_images
+    from tlexplorer.workbench import image_files_of, run
 
     with EventDisplay() as display:
         outcome = run(request_from_args(args), display)
@@ -430,7 +433,7 @@ def cmd_report(args) -> int:
     names, why = image_files_of(suite)
     if why:
         console.print(why)
-    skipped = suite_skipped_images(suite)
+    skipped = suite.info.skipped_images
     if skipped:
         console.print(f"{len(skipped)} data files were left out of the split (listed with the "
                       "reason in skipped_images.csv)")

@@ -16,7 +16,8 @@ from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, sav
 from tlexplorer.capture.result import DEFAULT_TOPK, CaptureResult
 from tlexplorer.errors import UserError
 from tlexplorer.fsio import read_json
-from tlexplorer.suite import ModelFiles, list_suites, model_files, suite_dir
+from tlexplorer.presets import Preset
+from tlexplorer.suite import ModelFiles, ModelMeta, list_suites, model_files, suite_dir
 from tlexplorer.zoo import RECIPES
 
 DEFAULT_EPSILON = 0.0
@@ -29,7 +30,7 @@ class ModelSlot:
     label: str  # "1".."5"
     name: str
     files: ModelFiles
-    meta: dict[str, Any] | None = None
+    meta: ModelMeta | None = None
     status: str = ""  # why it is not usable, "" when trained
     result: CaptureResult | None = None
     error: str | None = None  # last load or capture failure, shown to the user
@@ -39,36 +40,83 @@ class ModelSlot:
         return self.meta is not None
 
 
+@dataclass(frozen=True)
+class SuiteInfo:
+    """A suite's ``suite.json``, validated: the data its models were trained on and the preset
+    they were made with (None in a file that does not record it)."""
+
+    data: dict[str, Any]  # the data source's record; :meth:`Suite.source` rebuilds the source
+    preset: Preset | None
+    demo: bool
+
+    @classmethod
+    def from_json(cls, obj: object) -> SuiteInfo:
+        """ValueError says what is wrong (hand-edited or damaged file)."""
+        if not isinstance(obj, dict):
+            raise ValueError("not an object")
+        data = obj.get("data")
+        if not isinstance(data, dict):
+            raise ValueError("'data' missing or not an object")
+        if not isinstance(data.get("fingerprint", ""), str):
+            raise ValueError("'data.fingerprint' is not text")
+        names = data.get("class_names", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError("'data.class_names' is not a list of names")
+        preset = Preset.from_json(obj["preset"]) if obj.get("preset") is not None else None
+        return cls(data, preset, bool(obj.get("demo")))
+
+    @property
+    def fingerprint(self) -> str:
+        return self.data.get("fingerprint", "")
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.data.get("class_names", []))
+
+    @property
+    def skipped_images(self) -> list[tuple[str, str]]:
+        """The files the split left out because the decoder could not read them."""
+        split = self.data.get("split")
+        raw = split.get("skipped", []) if isinstance(split, dict) else []
+        try:
+            return [(str(rel), str(reason)) for rel, reason in raw]
+        except (TypeError, ValueError):  # hand-edited: nothing to list
+            return []
+
+
 @dataclass
 class Suite:
     workspace: Path
     name: str
-    info: dict[str, Any]
+    info: SuiteInfo
     slots: list[ModelSlot] = field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
-        return self.info.get("data", {}).get("fingerprint", "")
+        return self.info.fingerprint
 
     @property
     def is_demo(self) -> bool:
-        return bool(self.info.get("demo"))
+        return self.info.demo
 
     @property
     def description(self) -> str:
-        data = self.info.get("data", {})
-        if data.get("kind") == "synthetic":
-            return f"synthetic demo ({' vs '.join(data.get('class_names', []))})"
-        return str(data.get("root", "?"))
+        if self.info.kind == "synthetic":
+            return f"synthetic demo ({' vs '.join(self.info.class_names)})"
+        return str(self.info.data.get("root", "?"))
 
     @property
     def batch_size(self) -> int:
-        return int(self.info.get("preset", {}).get("batch_size", 32))
+        return self.info.preset.batch_size if self.info.preset is not None else 32
 
     def source(self):
         from tlexplorer.data.sources import source_from_json
 
-        return source_from_json(self.info["data"])
+        return source_from_json(self.info.data)
 
 
 def capture_settings(epsilon: float = DEFAULT_EPSILON, topk: int = DEFAULT_TOPK) -> dict:
@@ -88,14 +136,14 @@ def open_suite(workspace: Path, name: str | None = None) -> Suite:
     if not path.is_file():
         raise UserError(f"no suite {name!r} in {workspace / 'models'}")
     try:
-        info = read_json(path)
+        raw = read_json(path)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    if not (isinstance(info, dict) and isinstance(info.get("data"), dict)
-            and isinstance(info["data"].get("fingerprint", ""), str)
-            and isinstance(info.get("preset", {}), dict)):
-        raise UserError(f"{path} is damaged (hand-edited? wrong types): delete that suite's "
-                        "folder and train again")
+    try:
+        info = SuiteInfo.from_json(raw)
+    except ValueError as exc:
+        raise UserError(f"{path} is damaged (hand-edited? {exc}): delete that suite's "
+                        "folder and train again") from None
     suite = Suite(workspace, name, info)
     from tlexplorer.cache import cache_dir
     from tlexplorer.fsio import remove_stale_temps
@@ -123,7 +171,7 @@ def refresh_slots(suite: Suite) -> None:
 def slot_cache_path(suite: Suite, slot: ModelSlot, settings: dict) -> Path | None:
     if slot.meta is None:
         return None
-    key = cache_key(slot.meta["model_sha256"], suite.fingerprint, settings)
+    key = cache_key(slot.meta.model_sha256, suite.fingerprint, settings)
     return cache_path(suite.workspace, key)
 
 

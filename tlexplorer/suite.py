@@ -54,22 +54,58 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-_META_TYPES: dict[str, type | tuple[type, ...]] = {
-    "data": dict, "model_sha256": str, "name": str, "test_accuracy": (int, float),
-    "val_accuracy": (int, float), "epochs_run": int, "wall_s": (int, float),
-}
+def _number(obj: dict, key: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None  # older or partial metadata may lack it; readers treat it as absent
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"{key!r} is not a number")
+    return float(value)
 
 
-def metadata_types_ok(meta: dict[str, Any]) -> bool:
-    """Whether a model's metadata has the fields later code reads, with the right types (a
-    hand-edited file with a list where a number belongs is unreadable, not a crash)."""
-    for key, kind in _META_TYPES.items():
-        value = meta.get(key)
-        if key in ("test_accuracy", "val_accuracy", "wall_s", "epochs_run") and value is None:
-            continue  # older or partial metadata may lack these; readers treat them as absent
-        if not isinstance(value, kind) or isinstance(value, bool):
-            return False
-    return isinstance(meta["data"].get("fingerprint", ""), str)
+@dataclass(frozen=True)
+class ModelMeta:
+    """A trained model's metadata (``<id>-<slug>.json``, or the demo base's), validated.
+
+    The fields later code reads are typed; ``record`` keeps the whole file (history, recipe,
+    base) for display and for the next format.
+    """
+
+    name: str
+    model_sha256: str
+    fingerprint: str  # of the data it was trained on
+    test_accuracy: float | None
+    val_accuracy: float | None
+    epochs_run: int | None
+    wall_s: float | None
+    record: dict[str, Any]
+
+    @property
+    def base_sha256(self) -> str | None:
+        """The hash of the pretrained base a transfer model started from, if recorded."""
+        base = self.record.get("base")
+        sha = base.get("sha256") if isinstance(base, dict) else None
+        return sha if isinstance(sha, str) else None
+
+    @classmethod
+    def from_json(cls, obj: object) -> ModelMeta:
+        """ValueError names what is missing or of the wrong type (hand-edited, damaged)."""
+        if not isinstance(obj, dict):
+            raise ValueError("not an object")
+        if obj.get("format") != META_FORMAT:
+            raise ValueError("of another format")
+        data = obj.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("fingerprint", ""), str):
+            raise ValueError("'data' missing or of the wrong type")
+        for key in ("name", "model_sha256"):
+            if not isinstance(obj.get(key), str):
+                raise ValueError(f"{key!r} missing or not text")
+        epochs = obj.get("epochs_run")
+        if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool)):
+            raise ValueError("'epochs_run' is not a whole number")
+        return cls(obj["name"], obj["model_sha256"], data.get("fingerprint", ""),
+                   _number(obj, "test_accuracy"), _number(obj, "val_accuracy"), epochs,
+                   _number(obj, "wall_s"), obj)
 
 
 @dataclass
@@ -86,19 +122,21 @@ class ModelFiles:
     def meta_path(self) -> Path:
         return self.directory / f"{self.stem}.json"
 
-    def check(self, fingerprint: str | None = None) -> tuple[dict[str, Any] | None, str]:
+    def check(self, fingerprint: str | None = None) -> tuple[ModelMeta | None, str]:
         """``(metadata, "")`` when the model can be trusted, else ``(None, why not)``."""
         if not self.meta_path.is_file():
             return None, "not trained yet"
         try:
-            meta = read_json(self.meta_path)
+            raw = read_json(self.meta_path)
         except ValueError:
             return None, "metadata unreadable"
-        if not isinstance(meta, dict) or meta.get("format") != META_FORMAT:
+        if isinstance(raw, dict) and raw.get("format") != META_FORMAT:
             return None, "metadata of another format"
-        if not metadata_types_ok(meta):
-            return None, "metadata unreadable (hand-edited? wrong types)"
-        if fingerprint is not None and meta["data"].get("fingerprint") != fingerprint:
+        try:
+            meta = ModelMeta.from_json(raw)
+        except ValueError as exc:
+            return None, f"metadata unreadable (hand-edited? wrong types: {exc})"
+        if fingerprint is not None and meta.fingerprint != fingerprint:
             return None, "trained on other data"
         if not self.model_path.is_file():
             return None, "model file missing"
@@ -106,7 +144,7 @@ class ModelFiles:
             digest = file_sha256(self.model_path)
         except OSError:
             return None, "model file unreadable"
-        if digest != meta.get("model_sha256"):
+        if digest != meta.model_sha256:
             return None, "model file changed or damaged since training"
         return meta, ""
 

@@ -25,6 +25,7 @@ from tlexplorer.quiet import import_tensorflow
 from tlexplorer.suite import (
     META_FORMAT,
     ModelFiles,
+    ModelMeta,
     base_files,
     file_sha256,
     model_files,
@@ -265,7 +266,7 @@ def train_suite(
     progress: ProgressFn = _noop,
     cancel: threading.Event | None = None,
     on_saved: Callable[[int], None] | None = None,
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, ModelMeta]:
     """Train whatever of ``model_ids`` is missing; returns each model's metadata.
 
     ``on_saved(id)`` runs as soon as a model is saved, before the next one trains, so a caller
@@ -284,7 +285,7 @@ def train_suite(
 
     wanted = sorted(set(model_ids or RECIPE_IDS))
     todo: list[int] = []
-    results: dict[int, dict[str, Any]] = {}
+    results: dict[int, ModelMeta] = {}
     for rid in wanted:
         meta, why = model_files(workspace, suite, rid).check(source.fingerprint)
         if meta is not None:
@@ -366,7 +367,7 @@ def train_suite(
             "wall_s": round(time.time() - start, 2),
         }
         files = model_files(workspace, suite, rid)
-        results[rid] = _save_model(model, files, meta)
+        results[rid] = ModelMeta.from_json(_save_model(model, files, meta))
         progress(
             TrainEvent(
                 "saved",

@@ -58,14 +58,12 @@ def pretrained_reference(suite, vgg_weights: Path | None = None):
     from tlexplorer.errors import UserError
     from tlexplorer.suite import base_files
 
-    preset = suite.info.get("preset", {})
-    if preset.get("base") == "vgg16":
+    preset = suite.info.preset
+    if preset is not None and preset.base == "vgg16":
         from tlexplorer.quiet import import_tensorflow
 
         _, keras = import_tensorflow()
-        from tlexplorer.presets import PAPER
-
-        size = int(preset.get("image_size", PAPER.image_size))
+        size = preset.image_size
         path = zoo.vgg16_weights_path(vgg_weights)
         if path is None:
             raise UserError("weight shift needs the VGG16 weights the models started from: "
@@ -90,10 +88,8 @@ def check_base_unchanged(suite, base_path: Path) -> None:
         raise UserError(f"the pretrained base {base_path.name} is missing")
     digest = file_sha256(base_path)
     for slot in suite.slots:
-        base = (slot.meta or {}).get("base")
-        if not isinstance(base, dict) or "sha256" not in base:
-            continue
-        if base["sha256"] != digest:
+        recorded = slot.meta.base_sha256 if slot.meta is not None else None
+        if recorded is not None and recorded != digest:
             raise UserError(f"the pretrained base {base_path.name} is not the one model "
                             f"{slot.label} was trained from (changed since training)")
 
@@ -104,7 +100,7 @@ def _cache_file(suite) -> Path:
 
     from tlexplorer.cache import cache_dir
 
-    shas = [s.meta["model_sha256"] for s in suite.slots if s.trained]
+    shas = [s.meta.model_sha256 for s in suite.slots if s.meta is not None]
     key = hashlib.sha256(json.dumps([suite.name, shas, 1]).encode()).hexdigest()[:24]
     return cache_dir(suite.workspace) / f"weightshift-{key}.json"
 

@@ -25,7 +25,7 @@ from tlexplorer.capture.engine import CaptureProgress
 from tlexplorer.capture.result import CaptureResult
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.session import ModelSlot, Suite, capture_settings, open_suite, refresh_slots
-from tlexplorer.suite import list_suites, suite_name
+from tlexplorer.suite import ModelMeta, list_suites, suite_name
 from tlexplorer.textsafe import safe
 from tlexplorer.training import TrainEvent
 
@@ -161,7 +161,7 @@ class Outcome:
     """What :func:`run` ended with. ``trained``: metadata of the models trained or found."""
 
     suite: Suite | None
-    trained: dict[int, dict] = field(default_factory=dict)
+    trained: dict[int, ModelMeta] = field(default_factory=dict)
     weight_shift: list | None = None
     cached: int = 0
     captured: int = 0
@@ -525,22 +525,13 @@ def reading_notes(result: CaptureResult) -> list[str]:
 # -- what the reports need from a suite ------------------------------------------------------
 
 
-def suite_skipped_images(suite: Suite) -> list[tuple[str, str]]:
-    """The files the suite's split left out because the decoder could not read them."""
-    try:
-        raw = suite.info.get("data", {}).get("split", {}).get("skipped", [])
-        return [(str(rel), str(reason)) for rel, reason in raw]
-    except (AttributeError, TypeError, ValueError):  # hand-edited metadata: nothing to list
-        return []
-
-
 def image_files_of(suite: Suite) -> tuple[list[str] | None, str]:
     """The suite's test files in test-set order, or (None, why not).
 
     The synthetic demo has no files. For real data the names come from the recorded split; if
     the data folder is gone or changed, the reports are still written, without file names.
     """
-    if suite.info.get("data", {}).get("kind") != "folder":
+    if suite.info.kind != "folder":
         return None, ""
     try:
         source = suite.source()

@@ -293,7 +293,7 @@ class ExplorerApp(App):
         slot = self._slot(label)
         if slot is None or slot.meta is None:
             raise UserError(f"model {label} is not trained")
-        sha = slot.meta.get("model_sha256", "")
+        sha = slot.meta.model_sha256
         if self._loaded_model is not None and self._loaded_model[:2] == (label, sha):
             return self._loaded_model[2:]
         self._loaded_model = None  # let the previous model go before loading the next
@@ -466,6 +466,14 @@ class ExplorerApp(App):
         if why:
             text += f"; {why}"
         self.call_from_thread(self.notify, text, title="exported", timeout=8)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: an SVG under WORKSPACE/reports/screens/, not ~/Downloads."""
+        from tlexplorer.tui.commands import save_screenshot
+
+        saved = save_screenshot(self, filename, path)
+        return None if saved is None else str(saved)
 
     async def action_quit(self) -> None:
         """Quit cleanly: cancel the work and give it a moment to stop."""
