@@ -58,9 +58,9 @@ def default_model(image_size: int):
     """The paper-scale frozen VGG16 transfer model (recipe 3) with random weights, offline."""
     from tlexplorer import zoo
     from tlexplorer.presets import PAPER
-    from tlexplorer.quiet import import_tensorflow
+    from tlexplorer.quiet import import_keras
 
-    _, keras = import_tensorflow()
+    keras = import_keras()
     inputs = keras.Input((image_size, image_size, 3), name="image")
     x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
     base = keras.applications.VGG16(include_top=False, weights=None, input_tensor=x)

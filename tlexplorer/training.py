@@ -21,7 +21,7 @@ from tlexplorer.data.sources import DataSource, SyntheticSource
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.fsio import atomic_write, atomic_write_json, read_json
 from tlexplorer.presets import Preset
-from tlexplorer.quiet import import_tensorflow
+from tlexplorer.quiet import import_keras, import_tensorflow
 from tlexplorer.suite import (
     META_FORMAT,
     ModelFiles,
@@ -117,7 +117,7 @@ def _fit(
     progress: ProgressFn,
     cancel: threading.Event | None,
 ) -> dict[str, list[float]]:
-    _, keras = import_tensorflow()
+    keras = import_keras()
     progress(TrainEvent("phase", label, phase, 0, epochs, 0, steps))
     history = model.fit(
         train_ds,

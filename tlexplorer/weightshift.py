@@ -60,9 +60,9 @@ def pretrained_reference(suite, vgg_weights: Path | None = None):
 
     preset = suite.info.preset
     if preset is not None and preset.base == "vgg16":
-        from tlexplorer.quiet import import_tensorflow
+        from tlexplorer.quiet import import_keras
 
-        _, keras = import_tensorflow()
+        keras = import_keras()
         size = preset.image_size
         path = zoo.vgg16_weights_path(vgg_weights)
         if path is None:

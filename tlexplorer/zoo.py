@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tlexplorer.errors import UserError
 from tlexplorer.presets import Preset
-from tlexplorer.quiet import import_tensorflow
+from tlexplorer.quiet import import_keras
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ PREPROCESSING = "rescale_1_255"  # the 1st-edition recipe (not caffe preprocess_
 
 def _augmentation(x):
     """Rotation 40°, shifts 0.2, shear 0.2, zoom 0.2, horizontal flip (active in training only)."""
-    _, keras = import_tensorflow()
+    keras = import_keras()
     layers = keras.layers
     x = layers.RandomRotation(40 / 360, fill_mode="nearest", name="aug_rotate")(x)
     x = layers.RandomTranslation(0.2, 0.2, fill_mode="nearest", name="aug_shift")(x)
@@ -65,7 +65,7 @@ def _augmentation(x):
 
 
 def _stem(preset: Preset, augment: bool):
-    _, keras = import_tensorflow()
+    keras = import_keras()
     inputs = keras.Input((preset.image_size, preset.image_size, 3), name="image")
     x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
     if augment:
@@ -75,7 +75,7 @@ def _stem(preset: Preset, augment: bool):
 
 def build_cnn(preset: Preset, augment: bool, name: str = "cnn"):
     """Models 1 and 2: Conv-MaxPool blocks, Flatten, Dropout 0.5, Dense ReLU, Dense 1 sigmoid."""
-    _, keras = import_tensorflow()
+    keras = import_keras()
     layers = keras.layers
     inputs, x = _stem(preset, augment)
     for i, filters in enumerate(preset.cnn_filters, start=1):
@@ -90,7 +90,7 @@ def build_cnn(preset: Preset, augment: bool, name: str = "cnn"):
 
 def vgg_shaped_base(x, filters: tuple[int, ...]):
     """VGG16's five blocks (2-2-3-3-3 convolutions, 'same' padding, max-pool) with fewer filters."""
-    _, keras = import_tensorflow()
+    keras = import_keras()
     layers = keras.layers
     for block, (convs, f) in enumerate(zip(VGG_BLOCKS, filters, strict=True), start=1):
         for c in range(1, convs + 1):
@@ -109,7 +109,7 @@ def vgg_shaped_base(x, filters: tuple[int, ...]):
 
 def build_source_classifier(preset: Preset, n_classes: int):
     """The demo base's pretraining model: VGG-shaped base + small head over the source classes."""
-    _, keras = import_tensorflow()
+    keras = import_keras()
     layers = keras.layers
     inputs, x = _stem(preset, augment=False)
     x = vgg_shaped_base(x, preset.base_filters)
@@ -164,7 +164,7 @@ def ensure_vgg16_weights(explicit: Path | None) -> Path:
     path = vgg16_weights_path(explicit)
     if path is not None:
         return path
-    _, keras = import_tensorflow()
+    keras = import_keras()
     try:
         fetched = keras.utils.get_file(VGG16_NOTOP_FILE, VGG16_NOTOP_URL, cache_subdir="models",
                                        file_hash=VGG16_NOTOP_MD5)
@@ -175,7 +175,7 @@ def ensure_vgg16_weights(explicit: Path | None) -> Path:
 
 
 def _vgg16_on(x, weights: Path | None):
-    _, keras = import_tensorflow()
+    keras = import_keras()
     hint = VGG16_HINT
     try:
         base = keras.applications.VGG16(
@@ -200,7 +200,7 @@ def build_transfer(
     preset the base is ``keras.applications.VGG16`` with ImageNet weights from ``vgg_weights``
     (a local file) or the Keras cache/download.
     """
-    _, keras = import_tensorflow()
+    keras = import_keras()
     layers = keras.layers
     inputs, x = _stem(preset, augment)
     if preset.base == "vgg16":
@@ -248,7 +248,7 @@ def build(recipe_id: int, preset: Preset, *, base_source=None, vgg_weights=None)
 
 def fine_tune(model4):
     """Recipe 5 from a trained model 4: same layers and weights, block5 unfrozen."""
-    _, keras = import_tensorflow()
+    keras = import_keras()
     model = keras.models.clone_model(model4)
     model.set_weights(model4.get_weights())
     model.name = "model5_" + RECIPES[5].slug
@@ -258,7 +258,7 @@ def fine_tune(model4):
 
 def load_model(path: Path):
     """Load a ``.keras`` file (ours or a user's) uncompiled; unreadable → :class:`UserError`."""
-    _, keras = import_tensorflow()
+    keras = import_keras()
     import tlexplorer.layers  # noqa: F401  (registers the custom layers our model files use)
 
     path = Path(path)
@@ -285,7 +285,7 @@ def load_model(path: Path):
 
 
 def compile_model(model, learning_rate: float) -> None:
-    _, keras = import_tensorflow()
+    keras = import_keras()
     model.compile(
         optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
         loss="binary_crossentropy",

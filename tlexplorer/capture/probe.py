@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tlexplorer.capture.result import ZERO_FLOOR_ACTIVATIONS, SkippedLayer
-from tlexplorer.quiet import import_tensorflow
+from tlexplorer.quiet import import_keras
 
 ACTIVATION_LAYERS = {"ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "ThresholdedReLU"}
 # Activations that output exactly 0 when inactive and never less: NNU ("never fires") is defined
@@ -197,7 +197,7 @@ def _describe(name: str, layer, tensor, is_output: bool) -> ProbedLayer | Skippe
 
 def build_probe(model) -> Probe:
     """Trace ``model`` (any Keras 3 model) and build its flat capture model."""
-    _, keras = import_tensorflow()
+    keras = import_keras()
     if not getattr(model, "inputs", None):
         raise ValueError(f"model {model.name} has no defined inputs (build it on an Input first)")
     tracer = _Tracer(keras)
