@@ -163,6 +163,20 @@ async def test_failing_model_shows_error(cached_workspace, monkeypatch):
         assert len(_layer_cells(app)) == 3
 
 
+async def test_notifications_show_error_text_literally(cached_workspace, monkeypatch):
+    """An error from data ("[b]" in a layer name, an escape code) reaches the toast as it is,
+    not eaten as markup."""
+    monkeypatch.setattr(session, "load_cached", lambda *a, **k: None)
+    monkeypatch.setattr(session, "capture_slot", lambda *a, **k: (_ for _ in ()).throw(
+        RuntimeError("layer [b]x[/b] \x1b[31m failed")))
+    app = create_app(cached_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot)
+        texts = [n.message for n in app._notifications]
+        assert any("layer [b]x[/b] \\x1b[31m failed" in t for t in texts), texts
+        assert all(n.markup is False for n in app._notifications)
+
+
 async def test_terminal_too_small(cached_workspace):
     app = create_app(cached_workspace)
     async with app.run_test(size=(60, 20)) as pilot:

@@ -99,6 +99,13 @@ class ExplorerApp(App):
         _crash_report(self, self.workspace)
         self._close_messages_no_wait()
 
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications carry names and errors from data: shown literally (no markup),
+        control characters made visible."""
+        super().notify(safe(message), title=safe(title), severity=severity, timeout=timeout,
+                       markup=markup)
+
     @property
     def main(self) -> MainScreen:
         return self.screen_stack[0]  # type: ignore[return-value]

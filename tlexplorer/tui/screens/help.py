@@ -8,32 +8,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP = """\
-# tlexplorer — keys
+from tlexplorer.tui.commands import help_rows
 
-| key | action |
-|---|---|
-| ↑ ↓ / j k | previous / next layer |
-| ← → / 1–5 | previous / next model, or model N |
-| Tab | next pane |
-| l | spectrum bins: log ↔ linear |
-| c | compare view: the five models side by side |
-| o | overview: accuracy, loss, F1, AUC, NNU, dormant %, skewness, range CV |
-| w | weight shift of the transfer models' base layers (frozen: 0 ✓) |
-| a | the poster's claims, checked on these models (Spearman ρ) |
-| i | top-activating test images of the selected layer's unit, with label → prediction |
-| f | feature maps of one test image at the selected layer (one forward pass) |
-| [ ] | top images: previous / next unit; feature maps: previous / next page of channels |
-| { } | top images: unit −10 / +10 |
-| s | top images: step through units by index, strongest first, or most selective first |
-| n p | top images: pick the next / previous image; feature maps: next / previous test image |
-| g | feature maps of test image number N (asks for N) |
-| t | cycle τ of the dormant test: 0.025, 0.1, 0.25, 0.5 |
-| e | export CSV reports to WORKSPACE/reports/ |
-| r | recapture the selected model |
-| Esc | cancel background training or capture (finished work is kept) |
-| ctrl+p | command palette |
-| q | quit |
+PANES = """\
 
 **NNU %**: dead units (activation ≤ ε for every test image) per 100 units. Shown "n/a" for
 layers whose activation has no true zero floor (tanh, sigmoid, gelu, swish, leaky ReLU, elu, …):
@@ -49,9 +26,19 @@ scale per layer (black = 0); channels that never fired over the whole test set a
 """
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def help_text() -> str:
+    """The help screen: every key of :data:`tlexplorer.tui.commands.KEYS`, then the panes."""
+    rows = "\n".join(f"| `{_cell(keys)}` | {_cell(what)} |" for keys, what in help_rows())
+    return f"# tlexplorer — keys\n\n| key | action |\n|---|---|\n{rows}\n{PANES}"
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Markdown(HELP)
+            yield Markdown(help_text())

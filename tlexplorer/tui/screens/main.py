@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
 
 from tlexplorer import metrics, topimages
-from tlexplorer.textsafe import safe
+from tlexplorer.topimages import TopInput
+from tlexplorer.tui.commands import bindings
 from tlexplorer.tui.figures import ModelFigures, fmt
 from tlexplorer.tui.messages import FeatureMapsKey
 from tlexplorer.tui.widgets.bars import LayerBars, NNUBars, RangeBars
@@ -30,6 +30,9 @@ from tlexplorer.tui.widgets.progress import ProgressPanel
 from tlexplorer.tui.widgets.shift import WeightShiftTable
 from tlexplorer.tui.widgets.spectrum import SpectrumPlot
 from tlexplorer.tui.widgets.tables import LayersTable, ModelsList, OverviewTable
+from tlexplorer.tui.widgets.text import esc, literal
+
+INFO_WIDTH = 12  # the spectrum pane's figures ("p99 1.23e-05"): #spectrum-info's width - 4
 
 TOO_SMALL = "The terminal is too small for tlexplorer: it needs at least 80×24.\n" \
             "Enlarge the window (or press q to quit)."
@@ -38,37 +41,7 @@ TOO_SMALL = "The terminal is too small for tlexplorer: it needs at least 80×24.
 class MainScreen(Screen):
     """Everything the user browses; the app owns the data, this screen shows it."""
 
-    BINDINGS = [
-        Binding("down,j", "next_layer", "layer", key_display="↓/j", priority=True),
-        Binding("up,k", "previous_layer", "layer", show=False, priority=True),
-        Binding("right", "next_model", "model", key_display="←→/1-5", priority=True),
-        Binding("left", "previous_model", "model", show=False, priority=True),
-        *[Binding(str(n), f"select_model({n - 1})", f"model {n}", show=False)
-          for n in range(1, 6)],
-        Binding("l", "toggle_bins", "log/lin", id="bins"),
-        Binding("m", "toggle_scope", "model/layer spectrum", show=False),
-        Binding("t", "cycle_tau", "τ", id="tau"),
-        Binding("c", "toggle_compare", "compare", id="compare"),
-        Binding("o", "toggle_overview", "overview", id="overview"),
-        Binding("w", "toggle_shift", "weight shift", id="shift"),
-        Binding("a", "toggle_claims", "claims", id="claims"),
-        Binding("i", "toggle_inputs", "top images", id="inputs"),
-        Binding("f", "toggle_features", "feature maps", id="features"),
-        Binding("left_square_bracket", "step(-1)", "unit/page", key_display="[ ]",
-                show=False),
-        Binding("right_square_bracket", "step(1)", "unit/page", show=False),
-        Binding("left_curly_bracket", "step(-10)", "unit −10", show=False),
-        Binding("right_curly_bracket", "step(10)", "unit +10", show=False),
-        Binding("s", "cycle_unit_order", "unit order", show=False),
-        Binding("g", "goto_image", "go to image", show=False),
-        Binding("n", "next_image(1)", "next image", show=False),
-        Binding("p", "next_image(-1)", "previous image", show=False),
-        Binding("e", "export", "export CSV", id="export"),
-        Binding("r", "recapture", "recapture", id="recapture"),
-        Binding("escape", "cancel_work", "cancel", id="cancel"),
-        Binding("question_mark", "help", "help", key_display="?", id="help"),
-        Binding("q", "app.quit", "quit", id="quit"),
-    ]
+    BINDINGS = bindings()  # from the one key map, tlexplorer.tui.commands.KEYS
 
     # vars, not reactives: a reactive on the screen repaints the whole screen on every change,
     # and the watchers below refresh exactly the panes that change
@@ -77,13 +50,20 @@ class MainScreen(Screen):
     log_bins: var[bool] = var(True)
     whole_model: var[bool] = var(False)
     _message_text = None
-    # the image views' selection: unit of the layer, picked top image, feature-map image and page
+    # the image views' selection: unit of the layer, the highlighted top image (its rank, None:
+    # none of them), the chosen test image (kept across model, layer and unit changes; None:
+    # none chosen yet, feature maps show test image 0) and the feature maps' page
     unit_index = 0
     unit_order = "index"  # how [ ] step through units: a key of topimages.UNIT_ORDERS
-    pick = 0
-    fm_image = 0
+    pick: int | None = 0
+    fm_image: int | None = None
     fm_page: int | None = None
     _fm_tiles: tuple | None = None  # (state, result, tiles, vmax): colour maps made once
+    _main_focus: str | None = None  # the main view's pane that had the focus when it was left
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._back: list[str] = []  # the views to go back to, the last one on top
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -116,6 +96,34 @@ class MainScreen(Screen):
         self._titles()
         self.query_one("#layers", LayersTable).focus()
         self.app.start_work()  # after the first paint's widgets exist
+
+    # -- which keys work where --------------------------------------------------------------
+
+    # Views that show the selected model (and layer) in their title follow ←→/1-5 (and ↑↓);
+    # elsewhere those keys are off, so a full-screen view never moves the hidden selection.
+    LAYER_VIEWS = ("model-view", "inputs", "features")
+    MODEL_VIEWS = ("model-view", "inputs", "features", "shift")
+    NUMBER_VIEWS = (*MODEL_VIEWS, "overview")  # the overview's cursor row is the model
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        view = self.current_view
+        if action in ("next_layer", "previous_layer"):
+            return view in self.LAYER_VIEWS
+        if action in ("next_model", "previous_model"):
+            return view in self.MODEL_VIEWS
+        if action == "select_model":
+            return view in self.NUMBER_VIEWS
+        if action == "scroll_table":
+            return view == "overview"
+        if action in ("toggle_bins", "toggle_scope"):
+            return view == "model-view"
+        if action in ("step", "next_image", "cycle_unit_order"):
+            return view in ("inputs", "features")
+        if action == "back":
+            return view != "model-view"
+        if action == "cancel_work":
+            return view == "model-view"
+        return True
 
     # -- what the app calls -----------------------------------------------------------------
 
@@ -155,15 +163,24 @@ class MainScreen(Screen):
         elif current == "claims":
             self.query_one("#claims", ClaimsTable).show(app.claims())
         elif current == "shift":
-            label = app.slots[self.model_index].label if app.slots else ""
-            table = self.query_one("#shift", WeightShiftTable)
-            table.border_title = f"weight shift of model {label}: ‖W − W₀‖ / ‖W₀‖ and cosine " \
-                                 "per base layer"
-            table.show(app.weight_shift, label, app.weight_shift_note)
+            self.refresh_shift()
         elif current == "inputs":
             self.refresh_inputs()
         elif current == "features":
             self.refresh_features()
+
+    def refresh_shift(self) -> None:
+        app = self.app
+        table = self.query_one("#shift", WeightShiftTable)
+        slot = app.slots[self.model_index] if app.slots else None
+        if slot is None:
+            table.border_title = "weight shift of the transfer models' base layers"
+            table.show(app.weight_shift, "", "no model yet: waiting for the suite to be opened "
+                                             "or trained (see the status line)")
+            return
+        table.border_title = f"weight shift of model {esc(slot.label)}: ‖W − W₀‖ / ‖W₀‖ and " \
+                             "cosine per base layer"
+        table.show(app.weight_shift, slot.label, app.weight_shift_note)
 
     @property
     def current_view(self) -> str:
@@ -180,10 +197,40 @@ class MainScreen(Screen):
         self.unit_index = max(0, min(self.unit_index, row.units - 1))
         return fig, row.name
 
-    def _no_layer_message(self) -> str:
+    def _tops(self) -> list[TopInput] | None:
+        """The selected unit's top-activating test images, if the capture kept them."""
+        chosen = self._layer_name()
+        if chosen is None:
+            return None
+        return topimages.top_inputs(chosen[0].result, chosen[1], self.unit_index)
+
+    def _pick_in(self, tops: list[TopInput]) -> int | None:
+        """The rank to highlight: the chosen test image's, else the first while none was chosen;
+        None when the chosen image is not among these."""
+        if self.fm_image is None:
+            return 0 if tops else None
+        return next((i for i, t in enumerate(tops) if t.index == self.fm_image), None)
+
+    @property
+    def feature_image(self) -> int:
+        """The test image the feature maps show: the chosen one, else test image 0."""
+        return self.fm_image if self.fm_image is not None else 0
+
+    def _no_layer_message(self, what: str) -> str:
+        """Why the view ``what`` has nothing to show yet: what it waits for."""
         fig = self.figures
         if fig is None:
-            return self._slot_message() if self.app.slots else "no data"
+            slots = self.app.slots
+            if not slots:
+                return f"{what}: waiting for the models (the suite is being opened or trained; " \
+                       "see the status line)…"
+            slot = slots[self.model_index]
+            if slot.error:
+                return f"{what}: model {slot.label} ({slot.name}) failed: {slot.error}"
+            if slot.meta is None:
+                return (f"{what}: model {slot.label} ({slot.name}): "
+                        f"{slot.status or 'not trained'}; waiting for its training and capture…")
+            return f"{what}: waiting for the capture of model {slot.label} ({slot.name})…"
         if not fig.rows or fig.result.n_images == 0:
             return "this capture has no layers or no test images"
         return "this layer has no units"
@@ -193,24 +240,29 @@ class MainScreen(Screen):
         view = self.query_one("#inputs", TopInputsView)
         chosen = self._layer_name()
         if chosen is None:
-            view.show("", [], self._no_layer_message())
+            view.border_title = "top-activating test images"
+            view.show("", [], self._no_layer_message("top-activating test images"))
             return
         fig, layer = chosen
         result = fig.result
         unit = topimages.unit_info(result, layer, self.unit_index)
-        view.border_title = f"top-activating test images — model {result.model_label} · " \
-                            f"{safe(layer)} · unit {unit.unit} of {unit.units}"
+        view.border_title = f"top-activating test images — model {esc(result.model_label)} · " \
+                            f"{esc(layer)} · unit {unit.unit} of {unit.units}"
         order = topimages.unit_order(result, layer, self.unit_order)
         position = int(np.flatnonzero(order == self.unit_index)[0]) + 1
+        tops = topimages.top_inputs(result, layer, self.unit_index)
+        self.pick = self._pick_in(tops or [])
+        elsewhere = tops and self.pick is None and not unit.dead
         info = (f"unit {unit.unit}/{unit.units - 1} · {position} of {unit.units} "
                 f"{topimages.UNIT_ORDERS[self.unit_order]} · max {unit.max:.4g} · fired on "
                 f"{unit.fired} of {result.n_images} test images"
                 + (" · [b red]dead[/]" if unit.dead else "")
+                + (f" · the chosen test image #{self.fm_image} is not among them"
+                   if elsewhere else "")
                 + "\n[dim][ ] next unit, { } ±10, s unit order, n/p pick an image, "
-                  "f its feature maps[/]")
-        tops = topimages.top_inputs(result, layer, self.unit_index)
+                  f"f {'the chosen image’s' if elsewhere else 'its'} feature maps[/]")
         if tops is None:
-            view.show(info, [], f"no top-activating images for {safe(layer)}: this capture kept "
+            view.show(info, [], f"no top-activating images for {layer}: this capture kept "
                                 "none (captured with --topk 0?)")
             return
         if unit.dead:
@@ -221,33 +273,36 @@ class MainScreen(Screen):
         if not tops:
             view.show(info, [], "no test images")
             return
-        self.pick = min(self.pick, len(tops) - 1)
         images, why = self.app.test_images([t.index for t in tops])
         if images is None:
             view.show(info, [], why or "reading the test images…")
             return
-        view.show(info, top_tiles(tops, images, result.class_names, self.pick))
+        view.show(info, top_tiles(tops, images, result.class_names,
+                                  -1 if self.pick is None else self.pick))
 
     def refresh_features(self) -> None:
         """One test image's feature maps at the selected layer (a worker runs the model)."""
         view = self.query_one("#features", FeatureMapsView)
         chosen = self._layer_name()
         if chosen is None:
-            view.show(None, "", [], self._no_layer_message())
+            view.border_title = "feature maps"
+            view.show(None, "", [], self._no_layer_message("feature maps"))
             return
         fig, layer = chosen
         result = fig.result
-        self.fm_image %= max(result.n_images, 1)
-        label, predicted, confidence = topimages.image_prediction(result, self.fm_image)
-        view.border_title = f"feature maps — model {result.model_label} · {safe(layer)} · " \
-                            f"test image #{self.fm_image}"
-        key = FeatureMapsKey(result.model_label, layer, self.fm_image)
+        if self.fm_image is not None:
+            self.fm_image %= max(result.n_images, 1)
+        image = self.feature_image
+        label, predicted, confidence = topimages.image_prediction(result, image)
+        view.border_title = f"feature maps — model {esc(result.model_label)} · {esc(layer)} · " \
+                            f"test image #{image}"
+        key = FeatureMapsKey(result.model_label, layer, image)
         state = self.app.feature_maps_for(key)
-        caption = [f"test image #{self.fm_image}",
+        caption = [f"test image #{image}",
                    prediction_text(result.class_names, label, predicted, confidence)]
         if state is None:
             view.show(None, "n/p: next/previous image", [],
-                      f"computing the feature maps of test image #{self.fm_image} at {safe(layer)} "
+                      f"computing the feature maps of test image #{image} at {layer} "
                       f"(model {result.model_label}: loading it the first time takes a while)…")
             return
         if state.error:
@@ -271,7 +326,7 @@ class MainScreen(Screen):
                 tile.selected = c == self.unit_index
         dead_text = (f"{int(dead.sum())} dead in the capture" if stats.zero_floor
                      else "dead units: n/a (no zero floor)")
-        info = (f"{safe(layer)}\n{'×'.join(str(d) for d in maps.shape)}\n"
+        info = (f"{esc(layer)}\n{'×'.join(str(d) for d in maps.shape)}\n"
                 f"colour: 0 … {vmax:.3g}\n{dead_text}\n\n"
                 "[dim][ ] page\nn/p image\n↑↓ layer  ←→ model[/]")
         view.show(Tile(state.image, caption), info, tiles, page=self.fm_page,
@@ -287,7 +342,7 @@ class MainScreen(Screen):
         text = self._slot_message() if fig is None else ""
         if text != self._message_text:
             self._message_text = text
-            message.update(text)
+            message.update(literal(text))
             message.display = bool(text)
         self.refresh_layer()
 
@@ -311,26 +366,30 @@ class MainScreen(Screen):
             info.update("", layout=False)
             return
         if self.whole_model:
-            layer, title = None, f"model {fig.result.model_label}, all layers"
+            layer, name = None, f"model {fig.result.model_label}, all layers"
             zero = fig.summary.zero_fraction
             skew = fig.summary.spectrum_skewness
         else:
             layer, row = self.layer_index, fig.rows[self.layer_index]
-            title, zero, skew = safe(row.name), row.zero_fraction, row.skewness
-        plot.show(fig, layer, mode, f"{title} ({mode} bins)")
+            name, zero, skew = row.name, row.zero_fraction, row.skewness
+        # the longest title that fits the plot; the name is cut with "…" past the last
+        plot.show(fig, layer, mode, (f"{name} ({mode} bins)", f"{name} ({mode})", name))
         p50, p99 = fig.percentiles(layer)
-        info.update(f"zero fraction\n{fmt(zero, '.3f')}\n\nskewness\n{fmt(skew, '.2f')}\n\n"
-                    f"median\n{fmt(p50, '.3g')}\n\np99\n{fmt(p99, '.3g')}\n\n"
-                    f"[dim]l: {'linear' if self.log_bins else 'log'} bins\n"
+        lines = [("zero", fmt(zero, ".3f")), ("skew", fmt(skew, ".2f")),
+                 ("p50", fmt(p50, ".3g")), ("p99", fmt(p99, ".3g"))]
+        width = INFO_WIDTH
+        figures = "\n".join(f"{label} {value:>{width - len(label) - 1}}" for label, value in lines)
+        info.update(f"{figures}\n\n[dim]l: {'lin' if self.log_bins else 'log'} bins\n"
                     f"m: {'layer' if self.whole_model else 'model'}[/]", layout=False)
 
     def _slot_message(self) -> str:
+        """Why the selected model has no figures (plain text, not markup)."""
         slots = self.app.slots
         if not slots:
-            return "no models yet"
+            return "no models yet: the suite is being opened or trained (see the status line)"
         slot = slots[self.model_index]
         if slot.error:
-            return f"model {slot.label} ({slot.name}) failed:\n{safe(slot.error)}"
+            return f"model {slot.label} ({slot.name}) failed:\n{slot.error}"
         if slot.meta is None:
             return f"model {slot.label} ({slot.name}): {slot.status or 'not trained'}"
         return f"model {slot.label} ({slot.name}): waiting for its capture…"
@@ -360,13 +419,60 @@ class MainScreen(Screen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row != event.data_table.cursor_row:
             return  # stale: a rebuilt table passes row 0 before its cursor is put back
-        if isinstance(event.data_table, (ModelsList, OverviewTable)):
+        # only the tables on show select: a hidden one never moves the selection
+        view = self.current_view
+        if isinstance(event.data_table, ModelsList) and view == "model-view" or \
+                isinstance(event.data_table, OverviewTable) and view == "overview":
             self.model_index = event.cursor_row
-        elif isinstance(event.data_table, LayersTable):
+        elif isinstance(event.data_table, LayersTable) and view == "model-view":
             self.layer_index = event.cursor_row
 
     def on_layer_bars_resized(self, _: LayerBars.Resized) -> None:
         self.refresh_layer()
+
+    # -- the views and their back stack -----------------------------------------------------
+
+    FOCUS = {"overview": "#overview", "shift": "#shift", "claims": "#claims"}
+
+    def _switch(self, view: str) -> None:
+        """Show ``view``; keys go to it (a hidden table never keeps the focus)."""
+        leaving = self.current_view
+        if leaving == "model-view" and self.focused is not None \
+                and self.focused.id in ("models", "layers"):
+            self._main_focus = self.focused.id  # the pane to come back to
+        self.query_one("#views", ContentSwitcher).current = view
+        if view == "model-view":
+            self.query_one(f"#{self._main_focus or 'layers'}").focus()
+        elif view in self.FOCUS:
+            self.query_one(self.FOCUS[view]).focus()
+        else:
+            self.set_focus(None)
+        self.refresh_views()
+        self.refresh_bindings()  # the footer shows the keys of this view
+
+    def open_view(self, view: str) -> None:
+        """Show ``view`` over the current one (Esc comes back); a view already on the back
+        stack is gone back to instead, so the stack never holds a view twice."""
+        current = self.current_view
+        if view == current:
+            return
+        if view in self._back:
+            del self._back[self._back.index(view):]
+        else:
+            self._back.append(current)
+        self._switch(view)
+
+    def _toggle_view(self, view: str) -> None:
+        """The view's key: opens it, or, while it is on show, goes back."""
+        if self.current_view == view:
+            self.action_back()
+        else:
+            self.open_view(view)
+
+    def action_back(self) -> None:
+        """Esc: back to the view this one was opened from."""
+        if self.current_view != "model-view":
+            self._switch(self._back.pop() if self._back else "model-view")
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -379,26 +485,31 @@ class MainScreen(Screen):
         if self.layer_index > 0:
             self.layer_index -= 1
 
-    def action_select_model(self, index: int) -> None:
+    def _select(self, index: int) -> None:
         if 0 <= index < len(self.app.slots):
             self.model_index = index
 
+    def action_select_model(self, number: int) -> None:
+        """1-5: model N."""
+        self._select(number - 1)
+
     def action_next_model(self) -> None:
-        self.action_select_model(self.model_index + 1)
+        self._select(self.model_index + 1)
 
     def action_previous_model(self) -> None:
-        self.action_select_model(self.model_index - 1)
+        self._select(self.model_index - 1)
+
+    def action_scroll_table(self, direction: int) -> None:
+        """←→ in the overview: scroll its columns sideways (a third of the width a press)."""
+        table = self.query_one("#overview", OverviewTable)
+        step = max(8, table.size.width // 3)
+        table.scroll_to(x=table.scroll_x + direction * step, animate=False)
 
     def action_toggle_bins(self) -> None:
         self.log_bins = not self.log_bins
 
     def action_toggle_scope(self) -> None:
         self.whole_model = not self.whole_model
-
-    def _toggle_view(self, view: str) -> None:
-        switcher = self.query_one("#views", ContentSwitcher)
-        switcher.current = "model-view" if switcher.current == view else view
-        self.refresh_views()
 
     def action_toggle_shift(self) -> None:
         self._toggle_view("shift")
@@ -410,13 +521,13 @@ class MainScreen(Screen):
         self._toggle_view("inputs")
 
     def action_toggle_features(self) -> None:
-        """Feature maps of the picked top image (of the selected unit), else of test image 0."""
-        if self.current_view != "features":
-            chosen = self._layer_name()
-            tops = None if chosen is None else topimages.top_inputs(chosen[0].result, chosen[1],
-                                                                    self.unit_index)
-            if tops:
+        """Feature maps of the chosen test image: from the top-images view the highlighted one;
+        else the one chosen last (n/p, g), else test image 0."""
+        if self.current_view == "inputs":
+            tops = self._tops()
+            if tops and self.pick is not None:
                 self.fm_image = tops[min(self.pick, len(tops) - 1)].index
+        if self.current_view != "features":
             self.fm_page = None  # the page holding the selected unit
         self._toggle_view("features")
 
@@ -439,7 +550,6 @@ class MainScreen(Screen):
             position = int(np.flatnonzero(order == self.unit_index)[0])
             self.unit_index = int(order[min(max(position + delta, 0), len(order) - 1)])
             self.fm_page = None  # feature maps open on the page holding this unit
-            self.pick = 0
             self.refresh_inputs()
 
     def action_cycle_unit_order(self) -> None:
@@ -450,7 +560,7 @@ class MainScreen(Screen):
         if chosen is not None:  # start at the first unit of the new order
             self.unit_index = int(topimages.unit_order(chosen[0].result, chosen[1],
                                                        self.unit_order)[0])
-            self.pick, self.fm_page = 0, None
+            self.fm_page = None
         self.notify(topimages.UNIT_ORDER_HELP[self.unit_order], timeout=4)
         self.refresh_views()
 
@@ -467,20 +577,27 @@ class MainScreen(Screen):
                 return
             self.fm_image, self.fm_page = number, None
             if self.current_view != "features":
-                self._toggle_view("features")
+                self.open_view("features")
             else:
                 self.refresh_features()
 
-        self.app.push_screen(GoToImageScreen(fig.result.n_images, self.fm_image), chosen)
+        self.app.push_screen(GoToImageScreen(fig.result.n_images, self.feature_image), chosen)
 
     def action_next_image(self, delta: int) -> None:
-        """n/p: the next top image (top-images view), the next test image (feature maps)."""
+        """n/p: pick the next top image (top-images view), the next test image (feature maps);
+        either becomes the chosen test image."""
         view = self.current_view
         if view == "inputs":
-            self.pick = max(self.pick + delta, 0)
+            tops = self._tops()
+            if not tops:
+                return
+            pick = 0 if self.pick is None else min(max(self.pick + delta, 0), len(tops) - 1)
+            self.fm_image = tops[pick].index
             self.refresh_inputs()
         elif view == "features":
-            self.fm_image += delta
+            fig = self.figures
+            n = fig.result.n_images if fig is not None else 0
+            self.fm_image = (self.feature_image + delta) % n if n else None
             self.refresh_features()
 
     def action_cycle_tau(self) -> None:

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from tlexplorer.textsafe import safe
 from tlexplorer.tui.figures import ModelFigures, fmt, fmt_nnu
+from tlexplorer.tui.widgets.text import literal
 
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 CONTENT_CACHE = 256
@@ -29,11 +30,32 @@ def _layer_label(name: str, width: int) -> str:
     return short[:width].ljust(width)
 
 
+def visible_rows(n: int, selected: int, height: int) -> tuple[int, int]:
+    """Rows ``start:end`` of ``n`` to show in ``height`` lines around ``selected``.
+
+    When not all fit, a line above ("↑ k more") and/or below ("↓ k more") says how many are
+    out of sight; they come into view as the selection moves (height 0: not laid out yet).
+    """
+    if height <= 0 or n <= height:
+        return 0, n
+    if height < 3:
+        return selected, min(selected + 1, n)
+    rows = height - 1  # one hint line: the selection near the top or the bottom
+    if selected < rows:
+        return 0, rows
+    if selected >= n - rows:
+        return n - rows, n
+    rows = height - 2  # a hint line above and below
+    start = min(max(selected - rows // 2, 1), n - rows - 1)
+    return start, start + rows
+
+
 class LayerBars(Static):
     """One bar per hidden layer of the selected model; the selected layer is highlighted.
 
-    The assembled content is cached per (figures, selected layer, width): moving the layer cursor
-    back and forth only swaps contents, and never asks for a new layout.
+    The assembled content is cached per (figures, selected layer, size): moving the layer cursor
+    back and forth only swaps contents, and never asks for a new layout. Layers that do not fit
+    the height are counted on a hint line ("↓ 2 more") and scroll into view with the selection.
     """
 
     VALUE_WIDTH = 8
@@ -50,23 +72,23 @@ class LayerBars(Static):
         raise NotImplementedError
 
     def show(self, fig: ModelFigures | None, selected: int, message: str = "") -> None:
-        width = self.size.width
-        key = (fig, selected, width, message)
+        width, height = self.size.width, self.size.height
+        key = (fig, selected, width, height, message)
         if key == self._key:
             return
         self._key = key
         if fig is None:
-            self.update(message, layout=False)
+            self.update(literal(message), layout=False)
             return
         content = self._contents.get(key)
         if content is None:
-            content = self._assemble(fig, selected, width)
+            content = self._assemble(fig, selected, width, height)
             if len(self._contents) >= CONTENT_CACHE:
                 self._contents.clear()
             self._contents[key] = content
         self.update(content, layout=False)
 
-    def _assemble(self, fig: ModelFigures, selected: int, width: int) -> Content:
+    def _assemble(self, fig: ModelFigures, selected: int, width: int, height: int) -> Content:
         names = [safe(row.name) for row in fig.rows]
         label_w = min(14, max((len(n.rsplit("/", 1)[-1]) for n in names), default=4))
         value_w = self.VALUE_WIDTH
@@ -75,14 +97,20 @@ class LayerBars(Static):
             value_w = 8
         values, scale, texts = self.values(fig, narrow)
         bar_w = max(2, width - label_w - value_w - 4) if width else 20
+        start, end = visible_rows(len(names), selected, height)
         parts: list[tuple[str, str]] = []
-        for i, (name, value, text) in enumerate(zip(names, values, texts, strict=True)):
+        if start > 0:
+            parts.append((f"↑ {start} more\n", "dim"))
+        for i in range(start, end):
+            name, value, text = names[i], values[i], texts[i]
             style = "reverse bold" if i == selected else ""
             frac = value / scale if scale > 0 and math.isfinite(value) else 0.0
             parts.append((_layer_label(name, label_w) + " ", style))
             parts.append((bar(frac, bar_w).ljust(bar_w),
                           "bold $accent" if i == selected else "$primary"))
             parts.append((f" {text:>{value_w}}\n", style))
+        if end < len(names):
+            parts.append((f"↓ {len(names) - end} more", "dim"))
         return Content.assemble(*parts)
 
     class Resized(Message):

@@ -6,6 +6,7 @@ from textual.widgets import DataTable
 
 from tlexplorer.claims import ClaimCheck
 from tlexplorer.tui.figures import fmt
+from tlexplorer.tui.widgets.text import cell
 
 VERDICT = {"yes": "holds", "no": "does not hold", "unclear": "unclear"}
 
@@ -21,5 +22,6 @@ class ClaimsTable(DataTable):
     def show(self, checks: list[ClaimCheck]) -> None:
         self.clear()
         for check in checks:
-            self.add_row(check.claim, fmt(check.spearman_rho, "+.2f"), str(check.n),
-                         VERDICT.get(check.holds, check.holds), check.metric, key=check.metric)
+            self.add_row(cell(check.claim), fmt(check.spearman_rho, "+.2f"), str(check.n),
+                         VERDICT.get(check.holds, check.holds), cell(check.metric),
+                         key=check.metric)

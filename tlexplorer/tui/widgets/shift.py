@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tlexplorer.tui.figures import fmt
+from tlexplorer.tui.widgets.text import cell, esc
 from tlexplorer.weightshift import LayerShift
 
 
@@ -25,14 +26,15 @@ class WeightShiftTable(DataTable):
         self.add_columns("layer", "relative shift", "cosine", "trainable")
 
     def show(self, rows: list[LayerShift] | None, model: str, note: str) -> None:
-        """``rows`` of every model (None: not known yet or failed, ``note`` says why)."""
+        """``rows`` of every model (None: not known yet or failed, ``note`` says why) for model
+        ``model`` ("" while no model is selected: ``note`` says what the view waits for)."""
         self.clear()
         mine = [r for r in rows or [] if r.model == model]
-        if rows is None or not mine:
-            self.border_subtitle = note if rows is None else (
-                f"model {model} is not a transfer model: no pretrained base to compare with")
+        if rows is None or not model or not mine:
+            self.border_subtitle = esc(note if rows is None or not model else (
+                f"model {model} is not a transfer model: no pretrained base to compare with"))
             return
         self.border_subtitle = ""
         for row in mine:
-            self.add_row(row.layer, shift_cell(row), fmt(row.cosine, ".6f"),
+            self.add_row(cell(row.layer), shift_cell(row), fmt(row.cosine, ".6f"),
                          "yes" if row.trainable else "no (frozen)", key=row.layer)

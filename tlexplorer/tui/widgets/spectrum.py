@@ -6,6 +6,7 @@ from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from tlexplorer.tui.figures import ModelFigures
+from tlexplorer.tui.widgets.text import ellipsize
 
 RENDER_CACHE = 128  # plots kept per widget: moving back to a layer costs no plotext build
 
@@ -34,7 +35,46 @@ def tick_step(labels: list[str], width: int, most: int = 6) -> int:
     return max(1, -(-len(labels) // min(most, room)))
 
 
-class SpectrumPlot(PlotextPlot):
+def title_candidates(titles: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (titles,) if isinstance(titles, str) else tuple(titles)
+
+
+class TitledPlot(PlotextPlot):
+    """A plotext plot whose title is shortened to fit, never dropped.
+
+    plotext leaves out a title that does not fit above the canvas. ``titles`` are tried longest
+    first; when even the last does not fit, it is cut with "…" to the longest that does.
+    """
+
+    titles: tuple[str, ...] = ()
+
+    def set_titles(self, titles: str | tuple[str, ...]) -> None:
+        self.titles = title_candidates(titles)
+
+    def _build(self, title: str) -> Text:
+        self.plt.title(title)
+        return super().render()
+
+    def render(self) -> Text:
+        if not self.titles:
+            return super().render()
+        for title in self.titles:
+            text = self._build(title)
+            if title in text.plain:
+                return text
+        last = self.titles[-1]
+        lo, hi, best = 1, len(last) - 1, None
+        while lo <= hi:  # the longest cut that plotext draws
+            mid = (lo + hi) // 2
+            text = self._build(ellipsize(last, mid))
+            if ellipsize(last, mid) in text.plain:
+                best, lo = text, mid + 1
+            else:
+                hi = mid - 1
+        return best if best is not None else self._build("")
+
+
+class SpectrumPlot(TitledPlot):
     """A histogram of every activation value (log- or linear-spaced bins).
 
     The number of bars follows the width at render time, and rendered plots are cached by what
@@ -43,23 +83,27 @@ class SpectrumPlot(PlotextPlot):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._shown: tuple[ModelFigures | None, int | None, str, str] = (None, None, "log", "")
+        self._shown: tuple[ModelFigures | None, int | None, str, tuple[str, ...]] = (
+            None, None, "log", ())
         self._renders: dict[tuple, Text] = {}
 
-    def show(self, fig: ModelFigures | None, layer: int | None, mode: str, title: str) -> None:
-        shown = (fig, layer, mode, title)
+    def show(self, fig: ModelFigures | None, layer: int | None, mode: str,
+             titles: str | tuple[str, ...]) -> None:
+        """Plot ``fig``'s spectrum of ``layer`` (None: the whole model) under the first of
+        ``titles`` that fits (see :class:`TitledPlot`)."""
+        shown = (fig, layer, mode, title_candidates(titles))
         if shown != self._shown:
             self._shown = shown
             self.refresh()
 
     def render(self) -> Text:
-        fig, layer, mode, title = self._shown
+        fig, layer, mode, titles = self._shown
         key = (*self._shown, self.size, self.app.theme)
         text = self._renders.get(key)
         if text is None:
             plt = self.plt
             plt.clear_figure()
-            plt.title(title)
+            self.set_titles(titles)
             if fig is not None and fig.hist(layer).sum() > 0:
                 width = self.size.width or 60
                 labels, counts = fig.spectrum_bars(layer, mode, max(8, min(40, width // 3)))

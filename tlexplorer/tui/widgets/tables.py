@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tlexplorer.session import ModelSlot
-from tlexplorer.textsafe import safe
 from tlexplorer.tui.figures import NA, ModelFigures, fmt, fmt_nnu
+from tlexplorer.tui.widgets.text import cell, ellipsize
 
 
 class ModelsList(DataTable):
@@ -50,8 +50,8 @@ class ModelsList(DataTable):
                 acc, nnu, dorm = "–", slot.status or "untrained", ""
             else:
                 acc, nnu, dorm = "…", "", ""
-            name = slot.name if len(slot.name) <= width else slot.name[: width - 1] + "…"
-            self.add_row(slot.label, name, acc, nnu, dorm, key=slot.label)
+            self.add_row(cell(slot.label), cell(ellipsize(slot.name, width)), acc, nnu, dorm,
+                         key=slot.label)
         if slots:
             self.move_cursor(row=min(selected, len(slots) - 1), animate=False)
 
@@ -76,10 +76,12 @@ class OverviewTable(DataTable):
             fig = figures.get(slot.label)
             if fig is None:
                 note = f"error: {slot.error}" if slot.error else (slot.status or "…")
-                self.add_row(slot.label, slot.name, note, *[""] * 7, key=slot.label)
+                self.add_row(cell(slot.label), cell(slot.name), cell(note), *[""] * 7,
+                             key=slot.label)
                 continue
             s = fig.summary
-            self.add_row(slot.label, slot.name, fmt(s.accuracy * 100, ".1f"), fmt(s.loss, ".3f"),
+            self.add_row(cell(slot.label), cell(slot.name), fmt(s.accuracy * 100, ".1f"),
+                         fmt(s.loss, ".3f"),
                          fmt(s.f1, ".3f"), fmt(s.roc_auc, ".3f"),
                          fmt_nnu(s.nnu_pct, s.nnu_units > 0),
                          fmt(s.dormant_pct, ".1f"), fmt(s.spectrum_skewness, ".2f"),
@@ -89,19 +91,26 @@ class OverviewTable(DataTable):
 
 
 class LayersTable(DataTable):
-    """The selected model's probed layers; the cursor row is the selected layer."""
+    """The selected model's probed layers; the cursor row is the selected layer.
+
+    The columns are made afresh for each model: a DataTable's columns only ever grow, so the
+    long layer names of one model pushed the later columns of the next out of sight.
+    """
+
+    COLUMNS = ("layer", "units", "dead", "NNU %", "dorm %", "max", "mean", "zero")
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_columns("layer", "units", "dead", "NNU %", "dorm %", "max", "mean", "zero")
+        self.add_columns(*self.COLUMNS)
 
     def show(self, fig: ModelFigures | None, selected: int) -> None:
-        self.clear()
+        self.clear(columns=True)
+        self.add_columns(*self.COLUMNS)
         if fig is None:
             return
         for i, row in enumerate(fig.rows):
             defined = row.dead is not None
-            self.add_row(safe(row.name), str(row.units), str(row.dead) if defined else NA,
+            self.add_row(cell(row.name), str(row.units), str(row.dead) if defined else NA,
                          fmt_nnu(row.nnu_pct, defined),
                          fmt(row.dormant_pct, ".1f"), fmt(row.max, ".3g"), fmt(row.mean, ".3g"),
                          fmt(row.zero_fraction, ".2f"), key=str(i))
