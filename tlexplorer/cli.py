@@ -325,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
         "probed layer (median of 5 after a warm-up)",
     )
     bench.add_argument(
+        "--training",
+        action="store_true",
+        help="instead, estimate the paper preset's training cost: one epoch of each recipe on "
+        "N (--images) synthetic images with random VGG16 weights, times its epochs",
+    )
+    bench.add_argument(
         "--fingerprint",
         type=Path,
         default=None,

@@ -1,12 +1,13 @@
 """One streaming pass over a test set: activation statistics, top-k inputs and predictions.
 
-Per batch, a compiled function runs the flat probe model and reduces every probed layer's output
-on the device to a few small tensors (per-image channel maxima and sums, per-image sums of
-powers of the values centred on the image's mean, a fixed-edge histogram from the float32 bit
-pattern). Only those cross to the host, where they are folded into float64/int64 accumulators;
-the centred sums become per-image central moments, merged exactly (Chan/Pébay) in float64.
-Memory does not grow with the number of images (except the per-image predictions, a few bytes
-per image, which ROC AUC and the viewers need).
+Per batch, a compiled function (:mod:`tlexplorer.capture.backends`: TensorFlow or JAX) runs the
+flat probe model and reduces every probed layer's output on the device to a few small tensors
+(per-image channel maxima and sums, per-image sums of powers of the values centred on the
+image's mean, a fixed-edge histogram from the float32 bit pattern). Only those cross to the
+host, where they are folded into float64/int64 accumulators; the centred sums become per-image
+central moments, merged exactly (Chan/Pébay) in float64. Memory does not grow with the number
+of images (except the per-image predictions, a few bytes per image, which ROC AUC and the
+viewers need).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from tlexplorer.capture.result import (
     moments_from_shifted_sums,
 )
 from tlexplorer.errors import Cancelled
-from tlexplorer.quiet import import_tensorflow
 
 
 @dataclass
@@ -47,83 +47,74 @@ class CaptureProgress:
 ProgressFn = Callable[[CaptureProgress], None]
 
 
-def _as_units(tf, a, layer: ProbedLayer):
-    """View a layer output as (images, positions, units)."""
+def _as_units(ops, a, layer: ProbedLayer):
+    """View a layer output as (images, positions, units), float32."""
     if layer.channel_axis != len(a.shape) - 1:
         perm = [i for i in range(len(a.shape)) if i != layer.channel_axis] + [layer.channel_axis]
-        a = tf.transpose(a, perm)
-    return tf.cast(tf.reshape(a, (-1, layer.positions, layer.units)), tf.float32)
+        a = ops.transpose(a, perm)
+    return ops.cast(ops.reshape(a, (-1, layer.positions, layer.units)), "float32")
 
 
-def _xla_reductions(tf, a, layer: ProbedLayer):
-    """Per image and unit (B, C): max, Σx and Σ|x|; and the fixed-edge histogram (XLA part).
+def fused_reductions(ops, a, layer: ProbedLayer):
+    """Per image and unit (B, C): max, Σx and Σ|x|; and the fixed-edge histogram (HIST_BINS,).
 
-    Sums run over the positions axis only: XLA vectorises these column reductions on the CPU,
-    while reductions to a scalar, or with an elementwise product inside, cost several times more.
+    Written on ``keras.ops``, so every backend runs the same arithmetic. Sums run over the
+    positions axis only: XLA vectorises these column reductions on the CPU, while reductions to
+    a scalar, or with an elementwise product inside, cost several times more.
     """
-    a = _as_units(tf, a, layer)
-    image_max = tf.reduce_max(a, axis=1)
-    s1 = tf.reduce_sum(a, axis=1)
-    abs_sum = s1 if layer.nonnegative else tf.reduce_sum(tf.abs(a), axis=1)
+    a = _as_units(ops, a, layer)
+    image_max = ops.max(a, axis=1)
+    s1 = ops.sum(a, axis=1)
+    abs_sum = s1 if layer.nonnegative else ops.sum(ops.abs(a), axis=1)
     # The bin of a value is its bit pattern shifted right: log-spaced, fixed edges, one shift.
-    bits = tf.bitcast(a, tf.uint32)
-    index = tf.cast(tf.bitwise.right_shift(bits, tf.constant(HIST_SHIFT, tf.uint32)), tf.int32)
-    index = tf.reshape(index, [-1])
-    # Two independent scatters (halves of the batch) let XLA's runtime use both CPU cores.
-    half = tf.shape(index)[0] // 2
-    hist = tf.math.unsorted_segment_sum(tf.ones_like(index[:half]), index[:half], HIST_BINS)
-    hist += tf.math.unsorted_segment_sum(tf.ones_like(index[half:]), index[half:], HIST_BINS)
+    index = ops.cast(ops.right_shift(ops.view(a, "uint32"), HIST_SHIFT), "int32")
+    index = ops.reshape(index, (-1,))
+    # Two independent scatters (halves of the batch) let XLA's CPU runtime use two cores.
+    half = index.shape[0] // 2 if index.shape[0] is not None else ops.shape(index)[0] // 2
+    hist = ops.segment_sum(ops.ones_like(index[:half]), index[:half], num_segments=HIST_BINS)
+    hist = hist + ops.segment_sum(ops.ones_like(index[half:]), index[half:],
+                                  num_segments=HIST_BINS)
     return image_max, s1, abs_sum, hist
 
 
-def _centred_sums(tf, a, layer: ProbedLayer, s1):
-    """Per image (B,): the shift ``c`` (the image's mean, from the per-unit sums ``s1`` of the
-    XLA pass) and Σd, Σd², Σd³ of ``d = x - c`` (TensorFlow's multi-threaded reductions).
+def centred_sums(ops, a, layer: ProbedLayer, s1):
+    """Per image (B,): the shift ``c`` (the image's mean, from the per-unit sums ``s1``) and
+    Σd, Σd², Σd³ of ``d = x - c``.
 
     Centring keeps the sums free of cancellation when a layer's mean is large against its
     spread (``x - c`` is even exact for values within a factor of two of ``c``); the host turns
-    them into exact central moments in float64. Taking ``c`` from the XLA pass makes this pass
-    wait for it, which keeps fewer activation-sized temporaries alive at once (measured: 1 GB
-    less peak memory for VGG16 at 150 px, batch 32, than running both passes side by side).
+    them into exact central moments in float64.
     """
     count = layer.positions * layer.units
-    shift = tf.reduce_sum(s1, axis=1) / float(count)
-    # One row per image: Eigen reduces a 2-D row faster than two axes of a 3-D tensor.
-    d = tf.reshape(tf.cast(a, tf.float32), (-1, count)) - shift[:, None]
-    sq = tf.square(d)
-    return shift, tf.reduce_sum(d, axis=1), tf.reduce_sum(sq, axis=1), tf.reduce_sum(sq * d, axis=1)
+    shift = ops.sum(s1, axis=1) / float(count)
+    # One row per image: a 2-D row reduces faster than two axes of a 3-D tensor.
+    d = ops.reshape(ops.cast(a, "float32"), (-1, count)) - shift[:, None]
+    sq = ops.square(d)
+    return shift, ops.sum(d, axis=1), ops.sum(sq, axis=1), ops.sum(sq * d, axis=1)
+
+
+def layer_reductions(ops, outputs, layers: list[ProbedLayer], fused=None):
+    """Every probed layer's reductions, in the order :meth:`Capturer.run` reads them:
+    (max, shift, Σd, Σd², Σd³, Σ|x|, histogram). ``fused`` computes the fused part of all
+    layers at once (TensorFlow compiles it apart); by default it runs inline."""
+    if fused is None:
+        parts = [fused_reductions(ops, a, lay) for a, lay in zip(outputs, layers, strict=True)]
+    else:
+        parts = fused(outputs)
+    reductions = []
+    for (m, s1, abs_sum, hist), a, lay in zip(parts, outputs, layers, strict=True):
+        shift, d1, d2, d3 = centred_sums(ops, a, lay, s1)
+        reductions.append((m, shift, d1, d2, d3, abs_sum, hist))
+    return reductions
 
 
 def make_step(flat, layers: list[ProbedLayer], jit: bool = True, preprocess: str = "none"):
-    """The compiled per-batch function: input mode, forward pass, then on-device reductions.
+    """The compiled per-batch function of the Keras backend in use: input mode, forward pass,
+    then the on-device reductions. Returns ``(predictions, reductions)`` as numpy arrays;
+    see :mod:`tlexplorer.capture.backends` for what each backend compiles how."""
+    from tlexplorer.capture import backends
 
-    The forward pass stays on TensorFlow's regular kernels (oneDNN convolutions on the CPU). The
-    per-unit maxima and sums and the histogram run under XLA; the centred power sums on
-    TensorFlow's own reductions, which measured faster for them (VGG16, 150 px, 2 CPU cores:
-    XLA's CPU code is slow for reductions with a product inside).
-    """
-    tf, _ = import_tensorflow()
-    from tlexplorer.inputs import apply_preprocess
-
-    def xla_all(outputs):
-        return [_xla_reductions(tf, a, lay) for a, lay in zip(outputs, layers, strict=True)]
-
-    xla_fn = tf.function(xla_all, jit_compile=jit)
-
-    @tf.function(reduce_retracing=True)
-    def step(x):
-        x = apply_preprocess(tf.cast(x, tf.float32), preprocess)
-        outputs = flat(x, training=False)
-        if not isinstance(outputs, list | tuple):
-            outputs = [outputs]
-        outputs = list(outputs)
-        reductions = []
-        for (m, s1, abs_sum, hist), a, lay in zip(xla_fn(outputs), outputs, layers, strict=True):
-            shift, d1, d2, d3 = _centred_sums(tf, a, lay, s1)
-            reductions.append((m, shift, d1, d2, d3, abs_sum, hist))
-        return outputs[-1], reductions
-
-    return step
+    return backends.make_step(flat, layers, jit=jit, preprocess=preprocess)
 
 
 class _TopKAccumulator:
@@ -196,7 +187,7 @@ class Capturer:
             preds, reductions = self.step(images)
             batch = int(preds.shape[0])
             for i, (st, red) in enumerate(zip(stats, reductions, strict=True)):
-                image_max, shift, d1, d2, d3, abs_sum, hist = (t.numpy() for t in red)
+                image_max, shift, d1, d2, d3, abs_sum, hist = red
                 st.n_images += batch
                 np.maximum(st.unit_max, image_max.max(axis=0), out=st.unit_max)
                 st.unit_fire_count += (image_max > epsilon).sum(axis=0)
@@ -207,7 +198,6 @@ class Capturer:
                 st.hist += hist.astype(np.int64)
                 if tops:
                     tops[i].update(image_max, n_seen)
-            preds = preds.numpy()
             all_scores.append(preds.reshape(batch, -1).astype(np.float32))
             all_labels.append(np.asarray(labels).reshape(batch).astype(np.int64))
             n_seen += batch

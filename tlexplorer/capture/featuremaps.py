@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tlexplorer.capture.probe import Probe, build_probe
-from tlexplorer.quiet import import_tensorflow
+from tlexplorer.quiet import import_keras
 
 
 def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = None) -> np.ndarray:
@@ -13,7 +13,7 @@ def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = Non
 
     ``image`` is uint8/float pixels (H, W, 3) as the model's input expects them (0..255).
     """
-    tf, keras = import_tensorflow()
+    keras = import_keras()
     probe = probe or build_probe(model)
     names = [p.name for p in probe.layers]
     if layer not in names:
@@ -22,7 +22,7 @@ def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = Non
     inputs = probe.model.inputs
     single = keras.Model(inputs[0] if len(inputs) == 1 else inputs, probe.model.outputs[index])
     out = single(np.asarray(image, np.float32)[None], training=False)
-    out = np.asarray(out)[0]
+    out = keras.ops.convert_to_numpy(out)[0]
     channel_axis = probe.layers[index].channel_axis - 1
     if out.ndim == 1:
         return out.reshape(1, 1, -1)

@@ -1,0 +1,115 @@
+"""What ``keras.ops`` leaves to each Keras backend: compiling the per-batch capture step, and
+bringing its results to the host.
+
+The reductions themselves are written once, on ``keras.ops``
+(:func:`tlexplorer.capture.engine.layer_reductions`). Here each backend compiles them:
+
+- **tensorflow**: the forward pass on TensorFlow's own kernels (oneDNN convolutions on the CPU)
+  inside a ``tf.function``; the fused reductions (per-unit max and sums, the histogram) compiled
+  with XLA (``jit_compile``); the centred power sums on TensorFlow's own reductions, which
+  measured faster for them on the CPU than XLA's code for a reduction with a product inside.
+- **jax**: the whole step, forward pass included, in one ``jax.jit`` over
+  ``model.stateless_call``; XLA fuses the reductions with the layers that produce them.
+- **torch** (and any other backend): the same ``keras.ops`` code, run eagerly.
+
+Each step takes a batch of images (numpy, float32 0..255) and returns numpy arrays:
+``(predictions, [per layer: (max, shift, Σd, Σd², Σd³, Σ|x|, histogram)])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tlexplorer.capture.probe import ProbedLayer
+from tlexplorer.quiet import import_keras
+
+Step = Callable[[Any], tuple[Any, list]]
+
+
+def make_step(flat, layers: list[ProbedLayer], jit: bool = True,
+              preprocess: str = "none") -> Step:
+    """The compiled capture step of ``flat`` (the probe model) on the backend in use."""
+    backend = import_keras().backend.backend()
+    if backend == "tensorflow":
+        return _tensorflow_step(flat, layers, jit, preprocess)
+    if backend == "jax":
+        return _jax_step(flat, layers, jit, preprocess)
+    return _eager_step(flat, layers, preprocess)
+
+
+def _outputs(result) -> list:
+    return list(result) if isinstance(result, list | tuple) else [result]
+
+
+def _tensorflow_step(flat, layers, jit: bool, preprocess: str) -> Step:
+    from tlexplorer.capture.engine import fused_reductions, layer_reductions
+    from tlexplorer.inputs import apply_preprocess
+    from tlexplorer.quiet import import_tensorflow
+
+    tf, keras = import_tensorflow()
+    ops = keras.ops
+
+    def fused_all(outputs):
+        return [fused_reductions(ops, a, lay) for a, lay in zip(outputs, layers, strict=True)]
+
+    xla_fn = tf.function(fused_all, jit_compile=jit)
+
+    @tf.function(reduce_retracing=True)
+    def step(x):
+        x = apply_preprocess(tf.cast(x, tf.float32), preprocess)
+        outputs = _outputs(flat(x, training=False))
+        return outputs[-1], layer_reductions(ops, outputs, layers, fused=xla_fn)
+
+    def run(images):
+        preds, reductions = step(images)
+        return preds.numpy(), [tuple(t.numpy() for t in red) for red in reductions]
+
+    return run
+
+
+def _jax_step(flat, layers, jit: bool, preprocess: str) -> Step:
+    import jax
+    import numpy as np
+
+    from tlexplorer.capture.engine import layer_reductions
+    from tlexplorer.inputs import apply_preprocess
+
+    ops = import_keras().ops
+
+    def step(trainable, non_trainable, x):
+        x = apply_preprocess(ops.cast(x, "float32"), preprocess)
+        outputs, _ = flat.stateless_call(trainable, non_trainable, x, training=False)
+        outputs = _outputs(outputs)
+        return outputs[-1], layer_reductions(ops, outputs, layers)
+
+    compiled = jax.jit(step) if jit else step
+
+    def run(images):
+        # The variables' current arrays, read per batch: Keras's own compiled functions
+        # (predict, fit) may donate and replace them between two batches.
+        trainable = [v.value for v in flat.trainable_variables]
+        non_trainable = [v.value for v in flat.non_trainable_variables]
+        result = compiled(trainable, non_trainable, np.asarray(images, np.float32))
+        preds, reductions = jax.device_get(result)  # one transfer for the whole tree
+        return np.asarray(preds), [tuple(np.asarray(t) for t in red) for red in reductions]
+
+    return run
+
+
+def _eager_step(flat, layers, preprocess: str) -> Step:
+    import numpy as np
+
+    from tlexplorer.capture.engine import layer_reductions
+    from tlexplorer.inputs import apply_preprocess
+
+    ops = import_keras().ops
+
+    def run(images):
+        x = apply_preprocess(ops.convert_to_tensor(np.asarray(images, np.float32)), preprocess)
+        outputs = _outputs(flat(x, training=False))
+        reductions = layer_reductions(ops, outputs, layers)
+        return (ops.convert_to_numpy(outputs[-1]),
+                [tuple(ops.convert_to_numpy(t) for t in red) for red in reductions])
+
+    return run
