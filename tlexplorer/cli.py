@@ -19,6 +19,7 @@ from tlexplorer.capture.result import DEFAULT_TOPK
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.inputs import PREPROCESS_MODES
 from tlexplorer.presets import PAPER
+from tlexplorer.quiet import backend_name
 
 EPILOG = """\
 commands:
@@ -182,8 +183,10 @@ def _keep_top_level_values(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="tlexplorer",
-        description="Look inside transfer-learning image classifiers: neural network utilization "
-        "(dead units), activation spectrum and activation range, per layer.",
+        description="Look inside transfer-learning image classifiers: neural network utilization\n"
+        "(dead units), activation spectrum and activation range, per layer.\n\n"
+        f"Keras backend: {backend_name()} (KERAS_BACKEND, else ~/.keras/keras.json, else "
+        "tensorflow;\nKERAS_BACKEND=jax tlexplorer … runs on JAX).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

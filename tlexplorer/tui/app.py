@@ -59,6 +59,9 @@ class ExplorerApp(App):
                  image_size: int | None = None, split: tuple[int, int, int] | None = None,
                  vgg_weights: Path | None = None) -> None:
         super().__init__()
+        from tlexplorer.quiet import backend_name
+
+        self.title = f"tlexplorer · {backend_name()}"  # the Keras backend, as Keras reads it
         self.workspace = Path(workspace)
         self.demo = demo
         self.data = Path(data) if data is not None else None
