@@ -149,8 +149,18 @@ def _timed_inputs(x, y, backend: str):
         return predict, batches
 
     def predict(model, steps: int) -> None:
-        for _ in range(steps):
-            model.predict_on_batch(x)  # the compiled predict function, returns numpy
+        import contextlib
+
+        precision = contextlib.nullcontext()
+        if backend == "jax":  # the same precision as capture's (full float32 products)
+            import jax
+
+            from tlexplorer.capture.backends import CAPTURE_PRECISION
+
+            precision = jax.default_matmul_precision(CAPTURE_PRECISION)
+        with precision:
+            for _ in range(steps):
+                model.predict_on_batch(x)  # the compiled predict function, returns numpy
 
     def batches(k: int):
         return [(x, y)] * k

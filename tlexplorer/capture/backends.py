@@ -2,14 +2,17 @@
 bringing its results to the host.
 
 The reductions themselves are written once, on ``keras.ops``
-(:func:`tlexplorer.capture.engine.layer_reductions`). Here each backend compiles them:
+(:func:`tlexplorer.capture.reductions.layer_reductions`). Here each backend compiles them:
 
 - **tensorflow**: the forward pass on TensorFlow's own kernels (oneDNN convolutions on the CPU)
   inside a ``tf.function``; the fused reductions (per-unit max and sums, the histogram) compiled
   with XLA (``jit_compile``); the centred power sums on TensorFlow's own reductions, which
   measured faster for them on the CPU than XLA's code for a reduction with a product inside.
 - **jax**: the whole step, forward pass included, in one ``jax.jit`` over
-  ``model.stateless_call``; XLA fuses the reductions with the layers that produce them.
+  ``model.stateless_call``; XLA fuses the reductions with the layers that produce them. Traced
+  with full float32 matrix products (``jax.default_matmul_precision("float32")``): on recent
+  NVIDIA GPUs JAX's default would round convolution inputs to TensorFloat-32 (10-bit mantissa)
+  and the statistics would depend on the device.
 - **torch** (and any other backend): the same ``keras.ops`` code, run eagerly.
 
 Each step takes a batch of images (numpy, float32 0..255) and returns numpy arrays:
@@ -25,6 +28,7 @@ from tlexplorer.capture.probe import ProbedLayer
 from tlexplorer.quiet import import_keras
 
 Step = Callable[[Any], tuple[Any, list]]
+CAPTURE_PRECISION = "float32"  # JAX matrix products in full float32, on every device
 
 
 def make_step(flat, layers: list[ProbedLayer], jit: bool = True,
@@ -43,7 +47,7 @@ def _outputs(result) -> list:
 
 
 def _tensorflow_step(flat, layers, jit: bool, preprocess: str) -> Step:
-    from tlexplorer.capture.engine import fused_reductions, layer_reductions
+    from tlexplorer.capture.reductions import fused_reductions, layer_reductions
     from tlexplorer.inputs import apply_preprocess
     from tlexplorer.quiet import import_tensorflow
 
@@ -72,7 +76,7 @@ def _jax_step(flat, layers, jit: bool, preprocess: str) -> Step:
     import jax
     import numpy as np
 
-    from tlexplorer.capture.engine import layer_reductions
+    from tlexplorer.capture.reductions import layer_reductions
     from tlexplorer.inputs import apply_preprocess
 
     ops = import_keras().ops
@@ -83,7 +87,11 @@ def _jax_step(flat, layers, jit: bool, preprocess: str) -> Step:
         outputs = _outputs(outputs)
         return outputs[-1], layer_reductions(ops, outputs, layers)
 
-    compiled = jax.jit(step) if jit else step
+    jitted = jax.jit(step) if jit else step
+
+    def compiled(*args):
+        with jax.default_matmul_precision(CAPTURE_PRECISION):  # read when jit traces
+            return jitted(*args)
 
     def run(images):
         # The variables' current arrays, read per batch: Keras's own compiled functions
@@ -100,7 +108,7 @@ def _jax_step(flat, layers, jit: bool, preprocess: str) -> Step:
 def _eager_step(flat, layers, preprocess: str) -> Step:
     import numpy as np
 
-    from tlexplorer.capture.engine import layer_reductions
+    from tlexplorer.capture.reductions import layer_reductions
     from tlexplorer.inputs import apply_preprocess
 
     ops = import_keras().ops
