@@ -7,21 +7,22 @@ training finished, so Ctrl+C or Escape leave finished models intact and the next
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tlexplorer import __version__, zoo
-from tlexplorer.data import synthetic
-from tlexplorer.data.pipeline import dataset, n_images
+from tlexplorer.data import pipeline, synthetic
 from tlexplorer.data.sources import DataSource, SyntheticSource
 from tlexplorer.errors import Cancelled, UserError
 from tlexplorer.fsio import atomic_write, atomic_write_json, read_json
 from tlexplorer.presets import Preset
-from tlexplorer.quiet import import_keras, import_tensorflow
+from tlexplorer.quiet import backend_name, import_keras, import_tensorflow
 from tlexplorer.suite import (
     META_FORMAT,
     ModelFiles,
@@ -119,16 +120,62 @@ def _fit(
 ) -> dict[str, list[float]]:
     keras = import_keras()
     progress(TrainEvent("phase", label, phase, 0, epochs, 0, steps))
+    callbacks = [_progress_callback(keras, label, phase, epochs, steps, progress, cancel)]
+    if hasattr(train_ds, "epoch_callback"):  # pipeline.batches: each epoch's seeded order
+        callbacks.insert(0, train_ds.epoch_callback())
     history = model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=epochs,
         verbose=0,
-        callbacks=[_progress_callback(keras, label, phase, epochs, steps, progress, cancel)],
+        shuffle=False,  # the pipelines shuffle, seeded; Keras would reshuffle whole batches
+        callbacks=callbacks,
     )
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"training of model {label} cancelled; it was not saved")
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def uses_tf_data() -> bool:
+    """Whether training reads its batches through tf.data (the TensorFlow backend) rather than
+    :func:`tlexplorer.data.pipeline.batches` (every other backend, no TensorFlow)."""
+    return backend_name() == "tensorflow"
+
+
+@contextlib.contextmanager
+def _tensorflow_left_alone() -> Iterator[None]:
+    """Keep Keras from importing TensorFlow on another backend while training.
+
+    ``keras.utils.set_random_seed`` (to seed TensorFlow too) and ``Model.save`` (to recognise
+    a ``tf.TensorShape``) ask Keras's lazy ``tensorflow`` module whether it is available, which
+    imports TensorFlow when it is installed: seconds and hundreds of MB for nothing. Meanwhile
+    it answers "available" only once something has imported TensorFlow: before that, nothing
+    can hold a TensorFlow object or draw from its random state, so no result changes.
+    """
+    if backend_name() == "tensorflow" or "tensorflow" in sys.modules:
+        yield
+        return
+    try:
+        from keras.src.utils import module_utils
+
+        lazy = module_utils.tensorflow
+        keras_class = type(lazy)
+        if not isinstance(getattr(keras_class, "available", None), property):
+            raise AttributeError("available")
+    except (ImportError, AttributeError):  # another Keras: the test of this module will tell
+        yield
+        return
+
+    class OnlyOnceImported(keras_class):
+        @property
+        def available(self) -> bool:
+            return "tensorflow" in sys.modules and keras_class.available.fget(self)
+
+    lazy.__class__ = OnlyOnceImported
+    try:
+        yield
+    finally:
+        lazy.__class__ = keras_class
 
 
 def _save_model(model, files: ModelFiles, meta: dict[str, Any]) -> dict[str, Any]:
@@ -184,18 +231,24 @@ def pretrain_base(
     cancel: threading.Event | None = None,
 ):
     """The demo's VGG-shaped base, pretrained on the synthetic *source* task (saved once)."""
-    tf, keras = import_tensorflow()
+    with _tensorflow_left_alone():
+        return _pretrain_base(workspace, suite, preset, progress, cancel)
+
+
+def _pretrain_base(workspace: Path, suite: str, preset: Preset, progress: ProgressFn,
+                   cancel: threading.Event | None):
+    keras = import_keras()
     files = base_files(workspace, suite)
-    meta, why = files.check()
+    n_classes = len(synthetic.SOURCE_CLASSES)
+    n_train = preset.source_images_per_class * n_classes
+    n_val = max(n_classes * 4, n_train // 8)
+    spec = synthetic.SyntheticSpec("source", preset.image_size, (n_train, n_val), seed=7)
+    meta, why = files.check(spec.fingerprint())
     if meta is not None:
         progress(TrainEvent("skipped", "base", "base pretraining", message="already trained"))
         return zoo.load_model(files.model_path)
     if files.meta_path.is_file():
         progress(TrainEvent("info", "base", message=f"retraining the base: {why}"))
-    n_classes = len(synthetic.SOURCE_CLASSES)
-    n_train = preset.source_images_per_class * n_classes
-    n_val = max(n_classes * 4, n_train // 8)
-    spec = synthetic.SyntheticSpec("source", preset.image_size, (n_train, n_val), seed=7)
     (x_train, y_train), (x_val, y_val) = synthetic.generate(spec)
     start = time.time()
     keras.utils.set_random_seed(100)
@@ -208,13 +261,19 @@ def pretrain_base(
         metrics=["accuracy"],
     )
     bs = preset.source_batch_size or preset.batch_size
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((x_train.astype("float32"), y_train))
-        .shuffle(4096, seed=1)
-        .batch(bs)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    val_ds = tf.data.Dataset.from_tensor_slices((x_val.astype("float32"), y_val)).batch(bs)
+    if uses_tf_data():
+        tf, _ = import_tensorflow()
+        train_ds = (
+            tf.data.Dataset.from_tensor_slices((x_train.astype("float32"), y_train))
+            .shuffle(4096, seed=1)
+            .batch(bs)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        val_ds = tf.data.Dataset.from_tensor_slices((x_val.astype("float32"), y_val)).batch(bs)
+    else:
+        train_ds = pipeline.batches(pipeline.SubsetImages(y_train, arrays=x_train), bs,
+                                    shuffle=True, seed=1)
+        val_ds = pipeline.batches(pipeline.SubsetImages(y_val, arrays=x_val), bs)
     steps = -(-n_train // bs)
     history = _fit(
         model,
@@ -238,6 +297,9 @@ def pretrain_base(
             "train": n_train,
             "val": n_val,
         },
+        # What ModelMeta (and so the check above) reads: without it the base was retrained
+        # on every run that needed it.
+        "data": {"kind": "synthetic-source", "fingerprint": spec.fingerprint()},
         "epochs_run": len(history.get("loss", [])),
         "history": history,
         "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
@@ -272,11 +334,23 @@ def train_suite(
     ``on_saved(id)`` runs as soon as a model is saved, before the next one trains, so a caller
     can capture and show model 1 while 2 to 5 are still to come. Missing VGG16 ImageNet weights
     are found before the first model trains, not after the two CNNs.
+
+    On the TensorFlow backend batches come from tf.data; on any other, from numpy
+    (:func:`tlexplorer.data.pipeline.batches`) and TensorFlow is never imported.
     """
+    with _tensorflow_left_alone():
+        return _train_suite(workspace, source, preset, model_ids, epochs, vgg_weights, progress,
+                            cancel, on_saved)
+
+
+def _train_suite(workspace: Path, source: DataSource, preset: Preset, model_ids: list[int] | None,
+                 epochs: int | None, vgg_weights: Path | None, progress: ProgressFn,
+                 cancel: threading.Event | None,
+                 on_saved: Callable[[int], None] | None) -> dict[int, ModelMeta]:
     from tlexplorer.data.sources import check_binary
 
     check_binary(source.class_names)
-    tf, keras = import_tensorflow()
+    keras = import_keras()
     demo = isinstance(source, SyntheticSource)
     suite = suite_name(demo, preset.name)
     directory = suite_dir(workspace, suite)
@@ -305,9 +379,14 @@ def train_suite(
     base_source = None  # the demo's pretrained base, made just before the first transfer model
 
     bs = preset.batch_size
-    val_ds = dataset(source, "val", bs)
-    test_ds = dataset(source, "test", bs)
-    steps = -(-n_images(source, "train") // bs)
+    if uses_tf_data():
+        val_ds = pipeline.dataset(source, "val", bs)
+        test_ds = pipeline.dataset(source, "test", bs)
+    else:  # each subset decoded once for all the models of this run
+        images = pipeline.subset_images(source)
+        val_ds = pipeline.batches(images["val"], bs)
+        test_ds = pipeline.batches(images["test"], bs)
+    steps = -(-pipeline.n_images(source, "train") // bs)
     base_meta = _base_description(workspace, suite, preset, vgg_weights)
 
     for rid in todo:
@@ -315,21 +394,27 @@ def train_suite(
         n_epochs = epochs if epochs is not None else preset.epochs[rid]
         lr = preset.learning_rates[rid]
         start = time.time()
+        if (recipe.transfer and not recipe.fine_tune and preset.base != "vgg16"
+                and base_source is None):
+            # Before the seed: pretraining (or loading) the base draws random numbers, and
+            # this model must not depend on whether the base was made in this run.
+            base_source = pretrain_base(workspace, suite, preset, progress, cancel)
+            base_meta = _base_description(workspace, suite, preset, vgg_weights)
         keras.utils.set_random_seed(1000 + rid)
         if recipe.fine_tune:
             model4 = zoo.load_model(model_files(workspace, suite, 4).model_path)
             model = zoo.fine_tune(model4)
             phase = "fine-tuning"
         else:
-            if recipe.transfer and preset.base != "vgg16" and base_source is None:
-                base_source = pretrain_base(workspace, suite, preset, progress, cancel)
-                base_meta = _base_description(workspace, suite, preset, vgg_weights)
             model = zoo.build(rid, preset, base_source=base_source, vgg_weights=vgg_weights)
             phase = "training"
         zoo.compile_model(model, lr)
         # A fresh pipeline per model: its shuffle order must not depend on which other models
         # were trained earlier in the same run (a resumed run gives the same models).
-        train_ds = dataset(source, "train", bs, shuffle=True, seed=rid)
+        if uses_tf_data():
+            train_ds = pipeline.dataset(source, "train", bs, shuffle=True, seed=rid)
+        else:
+            train_ds = pipeline.batches(images["train"], bs, shuffle=True, seed=rid)
         history = _fit(model, train_ds, val_ds, n_epochs, steps, str(rid), phase, progress, cancel)
         progress(TrainEvent("phase", str(rid), "evaluating"))
         test_loss, test_acc = model.evaluate(test_ds, verbose=0)
