@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The GPU figures of the README's "On a GPU" section, in one run (JAX backend; no TensorFlow).
+#
+#   bash tests/gpu_measure.sh OUT_DIR
+#
+# Needs Python with JAX's CUDA build and Keras 3 (plus keras's small dependencies) importable;
+# tlexplorer itself from this checkout. Writes one JSON (or text) file per figure to OUT_DIR,
+# each as soon as it is known, so a run cut short keeps what it had.
+set -u
+out=${1:?usage: gpu_measure.sh OUT_DIR}
+mkdir -p "$out"
+export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
+export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$(pwd)"
+py=${PYTHON:-python3}
+tl() { "$py" -m tlexplorer "$@"; }
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
+"$py" -c "import jax, keras; print(jax.__version__, keras.__version__, jax.devices())" \
+    >> "$out/gpu.txt" 2>&1
+
+# QUICK=1: tiny sizes, to check the script itself on a CPU
+configs=("150 128 4096" "150 32 2048" "224 128 4096" "224 32 2048"); train_images=3000
+demo=(--demo)
+if [ -n "${QUICK:-}" ]; then configs=("48 16 32"); train_images=40; demo=(--demo --preset smoke); fi
+
+# 1. capture vs predict, VGG16 transfer model (random weights), the goal's case first
+for cfg in "${configs[@]}"; do
+    set -- $cfg
+    tl bench --image-size "$1" --batch "$2" --images "$3" --json \
+        > "$out/bench_${1}px_b${2}.json" 2> "$out/bench_${1}px_b${2}.err"
+done
+
+# 2. capture on the GPU gives the CPU's numbers
+"$py" -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py -s \
+    > "$out/test_gpu.txt" 2>&1
+
+# 3. the demo suite end to end, in an empty workspace
+ws=$(mktemp -d)
+start=$EPOCHREALTIME
+tl report "${demo[@]}" --workspace "$ws" > "$out/demo.txt" 2>&1
+status=$?
+echo "exit $status wall_s $("$py" -c "print(round($EPOCHREALTIME - $start, 1))")" >> "$out/demo.txt"
+
+# 4. the paper preset's training cost: one epoch of each recipe on 3000 images at 150 px
+tl bench --training --images "$train_images" --json > "$out/training.json" \
+    2> "$out/training.err"

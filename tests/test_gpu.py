@@ -1,0 +1,57 @@
+"""On a GPU (JAX backend), capture gives the CPU's numbers. Marked ``gpu``: the default run
+skips it; ``pytest -m gpu tests/test_gpu.py`` on a machine with JAX's CUDA build runs it.
+
+The same model and images are analysed by JAX on the GPU and by JAX on the CPU
+(``JAX_PLATFORMS=cpu``), and every CSV column compared as in ``test_backends``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from data_fixtures import png_bytes, write
+from test_backends import compare_reports
+
+pytestmark = pytest.mark.gpu
+
+
+def _jax_gpu() -> bool:
+    code = "import jax; print(jax.devices()[0].platform)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return proc.returncode == 0 and proc.stdout.strip() == "gpu"
+
+
+def _small_model(path):
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from test_backends import _small_model\n"
+        f"_small_model(__import__('pathlib').Path({str(path)!r}))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    return path
+
+
+def test_capture_on_the_gpu_gives_the_cpus_numbers(tmp_path):
+    if not _jax_gpu():
+        pytest.skip("JAX sees no GPU here")
+    model = _small_model(tmp_path / "small.keras")
+    data = tmp_path / "data"
+    for c, name in enumerate(("ant", "bee", "cat")):
+        for i in range(14):
+            write(data / name / f"{i}.png", png_bytes(seed=100 * c + i, size=30))
+    outs = {}
+    for where, extra in (("gpu", {}), ("cpu", {"JAX_PLATFORMS": "cpu"})):
+        outs[where] = tmp_path / f"out-{where}"
+        env = {**os.environ, "KERAS_BACKEND": "jax", **extra}
+        proc = subprocess.run([sys.executable, "-m", "tlexplorer", "analyze", str(model),
+                               "--data", str(data), "--batch", "7", "--workspace",
+                               str(tmp_path / f"ws-{where}"), "--out", str(outs[where])],
+                              capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    moved, total = compare_reports(outs["cpu"], outs["gpu"])
+    print(json.dumps({"histogram_counts_moved": moved, "of": total}))
