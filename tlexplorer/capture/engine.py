@@ -46,13 +46,16 @@ class CaptureProgress:
 ProgressFn = Callable[[CaptureProgress], None]
 
 
-def make_step(flat, layers: list[ProbedLayer], jit: bool = True, preprocess: str = "none"):
+def make_step(flat, layers: list[ProbedLayer], jit: bool = True, preprocess: str = "none",
+              hist_copies: int | None = None):
     """The compiled per-batch function of the Keras backend in use: input mode, forward pass,
-    then the on-device reductions. Returns ``(predictions, reductions)`` as numpy arrays;
-    see :mod:`tlexplorer.capture.backends` for what each backend compiles how."""
+    then the on-device reductions. Called on a batch it returns a function that gives
+    ``(predictions, reductions)`` as numpy arrays (waiting for the device if need be); see
+    :mod:`tlexplorer.capture.backends` for what each backend compiles how."""
     from tlexplorer.capture import backends
 
-    return backends.make_step(flat, layers, jit=jit, preprocess=preprocess)
+    return backends.make_step(flat, layers, jit=jit, preprocess=preprocess,
+                              hist_copies=hist_copies)
 
 
 class _TopKAccumulator:
@@ -79,7 +82,8 @@ class Capturer:
     """Capture machinery for one model, built once (probe + compiled step) and run on batches."""
 
     def __init__(self, model, *, epsilon: float = 0.0, topk: int = DEFAULT_TOPK,
-                 jit: bool = True, probe: Probe | None = None, preprocess: str = "none") -> None:
+                 jit: bool = True, probe: Probe | None = None, preprocess: str = "none",
+                 hist_copies: int | None = None) -> None:
         from tlexplorer.inputs import check_preprocess
 
         self.model = model
@@ -88,7 +92,7 @@ class Capturer:
         self.topk = int(topk)
         self.preprocess = check_preprocess(preprocess)
         self.step = make_step(self.probe.model, self.probe.layers, jit=jit,
-                              preprocess=self.preprocess)
+                              preprocess=self.preprocess, hist_copies=hist_copies)
 
     def run(
         self,
@@ -119,10 +123,10 @@ class Capturer:
                 batches_total = len(batches)  # type: ignore[arg-type]
             except TypeError:
                 batches_total = None
-        for b, (images, labels) in enumerate(batches, start=1):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("capture cancelled; nothing was saved")
-            preds, reductions = self.step(images)
+        def fold(fetch, labels, b: int) -> None:
+            """Fold one batch's reductions into the float64/int64 accumulators (host)."""
+            nonlocal n_seen
+            preds, reductions = fetch()
             batch = int(preds.shape[0])
             for i, (st, red) in enumerate(zip(stats, reductions, strict=True)):
                 image_max, shift, d1, d2, d3, abs_sum, hist = red
@@ -142,6 +146,19 @@ class Capturer:
             if progress is not None:
                 progress(CaptureProgress(b, batches_total, n_seen, total_images,
                                          time.perf_counter() - start))
+
+        # One batch in flight: on a backend that dispatches asynchronously (JAX), the device
+        # runs batch b while the host folds batch b - 1.
+        pending = None
+        for b, (images, labels) in enumerate(batches, start=1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("capture cancelled; nothing was saved")
+            fetch = self.step(images)
+            if pending is not None:
+                fold(*pending)
+            pending = (fetch, labels, b)
+        if pending is not None:
+            fold(*pending)
         scores = np.concatenate(all_scores) if all_scores else np.zeros((0, 1), np.float32)
         if scores.ndim == 2 and scores.shape[1] == 1:
             scores = scores[:, 0]
