@@ -463,20 +463,14 @@ def cmd_analyze(args) -> int:
     from tlexplorer.console import EventDisplay, console, print_summary
     from tlexplorer.report import write_reports
     from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import AnalyzeRequest, ModelDone, analyze
+    from tlexplorer.workbench import AnalyzeRequest, analyze
 
     request = AnalyzeRequest(model=Path(args.model), data=Path(args.data),
                              workspace=Path(args.workspace), batch=int(args.batch),
                              preprocess=getattr(args, "preprocess", "none"),
                              outputs=getattr(args, "outputs", "auto"))
     with EventDisplay() as display:
-        def show(event) -> None:
-            if isinstance(event, ModelDone) and event.cached:
-                display.print(f"{safe(event.label)}: cached result")
-            elif not isinstance(event, ModelDone):
-                display(event)
-
-        outcome = analyze(request, show)
+        outcome = analyze(request, display)
     result, skipped = outcome.result, outcome.skipped_images
     console.print(f"{result.n_images} images analysed; {len(skipped)} files skipped"
                   + (" (listed with the reason in skipped_images.csv)" if skipped else ""))

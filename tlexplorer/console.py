@@ -79,7 +79,9 @@ def _progress(transient: bool = False) -> Progress:
 
 
 def _who(model: str) -> str:
-    return "base" if model == "base" else f"model {model}" if model else ""
+    """How a line names its model: "model 3" for a suite id, "base", or a model file's name
+    (``analyze``) as it is."""
+    return f"model {model}" if model.isdigit() else model
 
 
 def _train_stats(event: TrainEvent) -> str:
@@ -130,7 +132,8 @@ class EventDisplay:
             self.print(f"warning: {event.text}")
         elif isinstance(event, wb.Phase):
             if not event.text.startswith("capture:"):  # a capture's bar follows at once
-                self.print(" ".join(p for p in (_who(event.model), event.text + "…") if p))
+                who = _who(event.model)
+                self.print(f"{who}: {event.text}…" if who else f"{event.text}…")
         elif isinstance(event, wb.ModelDone):
             if event.cached:
                 self.print(f"{_who(event.label)}: cached result")
