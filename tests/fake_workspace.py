@@ -129,3 +129,15 @@ def _write_weight_shift(ws: Path) -> None:
     path = _cache_file(open_suite(ws, SUITE))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, rows)
+
+
+async def maps_settled(app, pilot):
+    """Wait until the feature maps the app last asked for have come (or 200 pauses)."""
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        state = app.feature_maps_state
+        if state is not None and state.key == app._features_wanted:
+            break
+    await pilot.pause()
+    return app.feature_maps_state

@@ -176,12 +176,17 @@ def _small_model(path: Path) -> Path:
     return path
 
 
-def test_analyze_gives_the_same_numbers_under_tensorflow_and_jax(tmp_path):
-    model = _small_model(tmp_path / "small.keras")
-    data = tmp_path / "data"
+def three_class_folder(data: Path) -> Path:
+    """14 noise PNGs in each of ant/, bee/ and cat/ (what the small model is analysed on)."""
     for c, name in enumerate(("ant", "bee", "cat")):
         for i in range(14):
             write(data / name / f"{i}.png", png_bytes(seed=100 * c + i, size=30))
+    return data
+
+
+def test_analyze_gives_the_same_numbers_under_tensorflow_and_jax(tmp_path):
+    model = _small_model(tmp_path / "small.keras")
+    data = three_class_folder(tmp_path / "data")
     outs = {}
     for backend in ("tensorflow", "jax"):
         outs[backend] = tmp_path / f"out-{backend}"

@@ -18,8 +18,7 @@ import subprocess
 import sys
 
 import pytest
-from data_fixtures import png_bytes, write
-from test_backends import compare_reports
+from test_backends import compare_reports, three_class_folder
 
 pytestmark = pytest.mark.gpu
 
@@ -61,10 +60,7 @@ def test_capture_on_the_gpu_gives_the_cpus_numbers(tmp_path):
     if not _jax_gpu():
         pytest.skip("JAX sees no GPU here")
     model = _small_model(tmp_path / "small.keras")
-    data = tmp_path / "data"
-    for c, name in enumerate(("ant", "bee", "cat")):
-        for i in range(14):
-            write(data / name / f"{i}.png", png_bytes(seed=100 * c + i, size=30))
+    data = three_class_folder(tmp_path / "data")
     outs = {}
     for where, extra in (("gpu", {}), ("cpu", {"JAX_PLATFORMS": "cpu"})):
         outs[where] = tmp_path / f"out-{where}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_workspace import LAYERS, SOURCE, TOPK, make_result
+from fake_workspace import LAYERS, SOURCE, TOPK, make_result, maps_settled
 from rich.text import Text
 
 from tlexplorer.capture.result import CaptureResult, TopK
@@ -307,17 +307,6 @@ def _fake_maps(channels: dict[str, int]):
     return feature_maps
 
 
-async def _maps_settled(app, pilot):
-    for _ in range(200):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        state = app.feature_maps_state
-        if state is not None and state.key == app._features_wanted:
-            break
-    await pilot.pause()
-    return app.feature_maps_state
-
-
 @pytest.fixture
 def fake_forward(monkeypatch):
     fake = _fake_maps({"conv1": 8, "conv2": 64, "dense": 12})
@@ -333,7 +322,7 @@ async def test_feature_maps_view_tiles_dead_captions_and_selection(cached_worksp
     async with app.run_test(size=SIZE) as pilot:
         await _ready(app, pilot)
         await pilot.press("3", "i", "right_square_bracket", "right_square_bracket", "f")
-        state = await _maps_settled(app, pilot)
+        state = await maps_settled(app, pilot)
         result = app.figures["3"].result
         top = top_inputs(result, "conv1", 2)
         assert state.key.model == "3" and state.key.layer == "conv1"
@@ -361,16 +350,16 @@ async def test_feature_maps_view_pages_images_and_dense(cached_workspace, fake_f
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(app, pilot)
         await pilot.press("1", "f")
-        await _maps_settled(app, pilot)
+        await maps_settled(app, pilot)
         first = app.feature_maps_state.key.image
         await pilot.press("n")
-        state = await _maps_settled(app, pilot)
+        state = await maps_settled(app, pilot)
         assert state.key.image == (first + 1) % 40
         await pilot.press("p", "p")
-        state = await _maps_settled(app, pilot)
+        state = await maps_settled(app, pilot)
         assert state.key.image == (first - 1) % 40
         await pilot.press("j")  # conv2: 64 channels do not fit 80×24
-        await _maps_settled(app, pilot)
+        await maps_settled(app, pilot)
         grid = _grid(app, "#fm-grid")
         grid.layout_now()
         assert len(grid.tiles) == 64 and grid.pages > 1 and grid.page == 0
@@ -384,7 +373,7 @@ async def test_feature_maps_view_pages_images_and_dense(cached_workspace, fake_f
         assert grid.page == grid.pages - 1  # clamps at the last page
         assert grid.shown == 64 - per_page * (grid.pages - 1)
         await pilot.press("j")  # dense: one pixel per unit in one tile
-        state = await _maps_settled(app, pilot)
+        state = await maps_settled(app, pilot)
         assert state.key.layer == "dense"
         grid.layout_now()
         assert len(grid.tiles) == 1 and grid.tiles[0].image.shape == (1, 12, 3)
@@ -401,7 +390,7 @@ async def test_recapture_while_feature_maps_are_shown_keeps_the_app_alive(cached
     async with app.run_test(size=SIZE) as pilot:
         await _ready(app, pilot)
         await pilot.press("2", "f")
-        state = await _maps_settled(app, pilot)
+        state = await maps_settled(app, pilot)
         assert not state.error
         before = app.figures["2"].result
         app.post_message(ModelReady("2", make_result(2), cached=False))  # what `r` ends with
@@ -483,7 +472,7 @@ async def test_go_to_a_test_image_by_number(cached_workspace, fake_forward):
         assert "not a test image" in str(app.screen.query_one("#goto-error").content)
         field.value = "17"
         await pilot.press("enter")
-        state = await _maps_settled(app, pilot)
+        state = await maps_settled(app, pilot)
         assert app.screen.current_view == "features" and state.key.image == 17
         await pilot.press("g")
         await pilot.pause()

@@ -15,7 +15,7 @@ from pathlib import Path
 import fake_workspace
 import numpy as np
 import pytest
-from fake_workspace import make_cached_workspace
+from fake_workspace import make_cached_workspace, maps_settled
 from rich.console import Console
 
 from tlexplorer.topimages import top_inputs
@@ -69,16 +69,6 @@ def fake_forward(monkeypatch):
     monkeypatch.setattr("tlexplorer.capture.featuremaps.feature_maps", feature_maps)
     monkeypatch.setattr("tlexplorer.tui.app.ExplorerApp._model_for",
                         lambda self, label: (None, None))
-
-
-async def _maps(app, pilot):
-    for _ in range(200):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        state = app.feature_maps_state
-        if state is not None and state.key == app._features_wanted:
-            return state
-    return app.feature_maps_state
 
 
 # -- 1. the key map, defined once ------------------------------------------------------------
@@ -229,7 +219,7 @@ async def test_chosen_top_image_survives_a_model_change(cached_workspace, fake_f
         await _ready(app, pilot)
         # model 4, conv2, unit 1: pick the third image
         await pilot.press("4", "j", "i", "right_square_bracket", "n", "n")
-        await _maps(app, pilot)
+        await maps_settled(app, pilot)
         picked = top_inputs(app.figures["4"].result, "conv2", 1)[2].index
         other = top_inputs(app.figures["5"].result, "conv2", 1)
         assert other[2].index != picked  # else this test would prove nothing
@@ -239,7 +229,7 @@ async def test_chosen_top_image_survives_a_model_change(cached_workspace, fake_f
         want = [t.index == picked for t in other]
         assert [t.selected for t in grid.tiles] == want if grid.tiles else True
         await pilot.press("f")
-        state = await _maps(app, pilot)
+        state = await maps_settled(app, pilot)
         assert state.key.model == "5" and state.key.image == picked
 
 
@@ -253,14 +243,14 @@ async def test_go_to_image_survives_a_model_change(cached_workspace, fake_forwar
         await pilot.pause()
         app.screen.query_one("#goto-input", Input).value = "17"
         await pilot.press("enter")
-        state = await _maps(app, pilot)
+        state = await maps_settled(app, pilot)
         assert state.key.image == 17
         await pilot.press("right")
-        state = await _maps(app, pilot)
+        state = await maps_settled(app, pilot)
         assert (state.key.model, state.key.image) == ("2", 17)
         await pilot.press("f", "left", "f")  # back to the main view, model 1, feature maps
         assert top_inputs(app.figures["1"].result, "conv1", 0)[0].index != 17
-        state = await _maps(app, pilot)
+        state = await maps_settled(app, pilot)
         assert (state.key.model, state.key.image) == ("1", 17)
 
 
@@ -272,7 +262,7 @@ async def test_feature_maps_without_a_chosen_image_show_test_image_0(cached_work
         await _ready(app, pilot)
         assert top_inputs(app.figures["1"].result, "conv1", 0)[0].index != 0
         await pilot.press("f")
-        state = await _maps(app, pilot)
+        state = await maps_settled(app, pilot)
         assert state.key.image == 0
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert "else test image 0" in readme
@@ -521,7 +511,7 @@ async def test_names_from_data_are_not_markup(tmp_path, monkeypatch, fake_forwar
         await pilot.pause()
         assert weird in _region_text(app, screen.query_one("#inputs"))[0]
         await pilot.press("f")
-        await _maps(app, pilot)
+        await maps_settled(app, pilot)
         await pilot.pause()
         assert weird in _region_text(app, screen.query_one("#features"))[0]
         assert weird in "\n".join(_region_text(app, screen.query_one("#fm-info")))
