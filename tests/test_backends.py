@@ -208,3 +208,43 @@ def test_the_smoke_suite_reports_the_same_under_both_backends(tmp_path):
         _run(backend, "report", "--workspace", str(copy), "--out", str(outs[backend]))
     moved, total = compare_reports(outs["tensorflow"], outs["jax"])
     print(f"smoke suite: {moved} of {total} histogram counts in another bin under JAX")
+
+
+_EXACT_SKEWNESS_UNDER_JAX = """
+import numpy as np
+from scipy import stats
+from tlexplorer import metrics
+from tlexplorer.capture.engine import capture
+from tlexplorer.quiet import backend_name, import_keras
+keras = import_keras()
+assert backend_name() == "jax"
+rng = np.random.default_rng(3)
+inputs = keras.Input((5, 5, 3))
+conv = keras.layers.Conv2D(3, 3, activation="relu", name="conv")
+out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(conv(inputs)))
+model = keras.Model(inputs, out)
+# integer pixels times weights on 1/64, plus a bias of 1000: exact in float32, mean/std > 1000
+conv.set_weights([rng.integers(-4, 5, (3, 3, 3, 3)).astype(np.float32) / 64,
+                  np.full(3, 1000.0, np.float32)])
+x = np.random.default_rng(11).integers(0, 3, (45, 5, 5, 3)).astype(np.float32)
+y = np.zeros(45, np.int64)
+values = keras.Model(inputs, conv.output).predict(x, verbose=0).astype(np.float64).ravel()
+assert values.mean() / values.std() > 1000
+for batch in (1, 7, 32):
+    result = capture(model, [(x[i:i + batch], y[i:i + batch]) for i in range(0, 45, batch)],
+                     topk=0)
+    got = metrics.layer_skewness(result.hidden_layers[0])
+    want = stats.skew(values)
+    assert abs(got - want) <= 1e-6 * abs(want), (batch, got, want)
+print("ok")
+"""
+
+
+def test_skewness_is_exact_under_jax_too():
+    """XLA may fuse the shift's division into the subtraction (an unrounded shift): the
+    centred sums must still use exactly the shift the host receives (a ReLU layer with
+    mean/std > 1000, activations exact in float32)."""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run([sys.executable, "-c", _EXACT_SKEWNESS_UNDER_JAX],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]

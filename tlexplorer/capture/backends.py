@@ -5,14 +5,14 @@ The reductions themselves are written once, on ``keras.ops``
 (:func:`tlexplorer.capture.reductions.layer_reductions`). Here each backend compiles them:
 
 - **tensorflow**: the forward pass on TensorFlow's own kernels (oneDNN convolutions on the CPU)
-  inside a ``tf.function``; the fused reductions (per-unit max and sums, the histogram) compiled
-  with XLA (``jit_compile``); the centred power sums on TensorFlow's own reductions, which
-  measured faster for them on the CPU than XLA's code for a reduction with a product inside.
+  inside a ``tf.function``; the reductions compiled with XLA (``jit_compile``), the three
+  centred sums as one variadic reduce (XLA's ``XlaVariadicReduceV2``).
 - **jax**: the whole step, forward pass included, in one ``jax.jit`` over
   ``model.stateless_call``; XLA fuses the reductions with the layers that produce them. Traced
   with full float32 matrix products (``jax.default_matmul_precision("float32")``): on recent
   NVIDIA GPUs JAX's default would round convolution inputs to TensorFloat-32 (10-bit mantissa)
-  and the statistics would depend on the device.
+  and the statistics would depend on the device. The three centred sums are one variadic
+  ``lax.reduce``.
 - **torch** (and any other backend): the same ``keras.ops`` code, run eagerly.
 
 Each step takes a batch of images (numpy, float32 0..255) and returns a function that gives
@@ -53,24 +53,57 @@ def _outputs(result) -> list:
     return list(result) if isinstance(result, list | tuple) else [result]
 
 
+def _tensorflow_sum_last():
+    """Sum three float32 arrays over their last axis in one XLA loop (TensorFlow's XLA op
+    ``XlaVariadicReduceV2``; it runs only inside a ``jit_compile`` function)."""
+    from tensorflow.compiler.tf2xla.ops import gen_xla_ops
+
+    from tlexplorer.quiet import import_tensorflow
+
+    tf, _ = import_tensorflow()
+    add = tf.function(lambda a0, a1, a2, b0, b1, b2: (a0 + b0, a1 + b1, a2 + b2))
+    reducer = add.get_concrete_function(*[tf.TensorSpec([], tf.float32)] * 6)
+
+    def sum_last(*terms):
+        zero = tf.constant(0.0, tf.float32)
+        rank = len(terms[0].shape)
+        return gen_xla_ops.xla_variadic_reduce_v2(
+            inputs=list(terms), init_values=[zero] * len(terms),
+            dimensions_to_reduce=[rank - 1], reducer=reducer)
+
+    return sum_last
+
+
+def _jax_sum_last(*terms):
+    """Sum float32 arrays over their last axis in one XLA loop (a variadic ``lax.reduce``)."""
+    import numpy as np
+    from jax import lax
+
+    zeros = tuple(np.float32(0) for _ in terms)
+    return lax.reduce(tuple(terms), zeros,
+                      lambda a, b: tuple(p + q for p, q in zip(a, b, strict=True)),
+                      (len(terms[0].shape) - 1,))
+
+
 def _tensorflow_step(flat, layers, jit: bool, preprocess: str) -> Step:
-    from tlexplorer.capture.reductions import fused_reductions, layer_reductions
+    from tlexplorer.capture.reductions import layer_reductions
     from tlexplorer.inputs import apply_preprocess
     from tlexplorer.quiet import import_tensorflow
 
     tf, keras = import_tensorflow()
     ops = keras.ops
+    sum_last = _tensorflow_sum_last() if jit else None
 
-    def fused_all(outputs):
-        return [fused_reductions(ops, a, lay) for a, lay in zip(outputs, layers, strict=True)]
+    def reduce_all(outputs):
+        return layer_reductions(ops, outputs, layers, sum_last=sum_last)
 
-    xla_fn = tf.function(fused_all, jit_compile=jit)
+    xla_fn = tf.function(reduce_all, jit_compile=jit)
 
     @tf.function(reduce_retracing=True)
     def step(x):
         x = apply_preprocess(tf.cast(x, tf.float32), preprocess)
         outputs = _outputs(flat(x, training=False))
-        return outputs[-1], layer_reductions(ops, outputs, layers, fused=xla_fn)
+        return outputs[-1], xla_fn(outputs)
 
     def run(images):
         preds, reductions = step(images)
@@ -96,7 +129,8 @@ def _jax_step(flat, layers, jit: bool, preprocess: str, hist_copies: int | None)
         x = apply_preprocess(ops.cast(x, "float32"), preprocess)
         outputs, _ = flat.stateless_call(trainable, non_trainable, x, training=False)
         outputs = _outputs(outputs)
-        return outputs[-1], layer_reductions(ops, outputs, layers, hist_copies=copies)
+        return outputs[-1], layer_reductions(ops, outputs, layers, hist_copies=copies,
+                                             sum_last=_jax_sum_last if jit else None)
 
     jitted = jax.jit(step) if jit else step
 
