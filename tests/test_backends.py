@@ -190,7 +190,7 @@ def test_analyze_gives_the_same_numbers_under_tensorflow_and_jax(tmp_path):
     outs = {}
     for backend in ("tensorflow", "jax"):
         outs[backend] = tmp_path / f"out-{backend}"
-        _run(backend, "analyze", str(model), "--data", str(data), "--batch", "7",
+        _run(backend, "analyze", "--no-figures", str(model), "--data", str(data), "--batch", "7",
              "--workspace", str(tmp_path / f"ws-{backend}"), "--out", str(outs[backend]))
     moved, total = compare_reports(outs["tensorflow"], outs["jax"])
     print(f"analyze: {moved} of {total} histogram counts in another bin under JAX")
@@ -205,7 +205,7 @@ def test_the_smoke_suite_reports_the_same_under_both_backends(tmp_path):
         copy = tmp_path / f"ws-{backend}"
         shutil.copytree(ws / "models", copy / "models")  # no cache: each backend captures
         outs[backend] = tmp_path / f"reports-{backend}"
-        _run(backend, "report", "--workspace", str(copy), "--out", str(outs[backend]))
+        _run(backend, "report", "--no-figures", "--workspace", str(copy), "--out", str(outs[backend]))
     moved, total = compare_reports(outs["tensorflow"], outs["jax"])
     print(f"smoke suite: {moved} of {total} histogram counts in another bin under JAX")
 

@@ -70,6 +70,17 @@ def test_second_train_skips_and_damaged_model_is_retrained(smoke_ws, capsys):
 def test_report_csv_contract_and_cache(smoke_ws, capsys):
     out = smoke_ws / "reports"
     assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    printed = capsys.readouterr().out
+    # the figures of a real (smoke) suite: Figures 5-7, per model its panels and one montage
+    # per hidden layer with a fired unit, weight shift; the page that shows them all
+    figures = {p.name for p in (out / "figures").iterdir()}
+    assert {"fig5_nnu.png", "fig6_spectra.svg", "fig7_max_activation.png",
+            "weight_shift.png"} <= figures
+    for i in range(1, 6):
+        assert {f"model{i}_units.png", f"model{i}_spectra.svg"} <= figures
+        assert any(n.startswith(f"model{i}_top_") and n.endswith(".png") for n in figures)
+    assert all((out / "figures" / n).stat().st_size > 1000 for n in figures)
+    assert str((out / "index.html").resolve()) in printed.replace("\n", "")
     first = {p.name: p.read_bytes() for p in out.glob("*.csv")}
     summary = _rows(out / "summary.csv")
     layers = _rows(out / "layers.csv")
@@ -119,18 +130,20 @@ def test_report_csv_contract_and_cache(smoke_ws, capsys):
         assert {r["label"] for r in mine} <= {"triangle", "square"}
     # second run: served from the cache, identical files
     capsys.readouterr()
-    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    assert main(["report", "--no-figures", "--workspace", str(smoke_ws)]) == 0
     assert capsys.readouterr().out.count("cached result") == 5
     assert {p.name: p.read_bytes() for p in out.glob("*.csv")} == first
+    # without figures, the older page and figures go: they would pass for this run's
+    assert not (out / "index.html").exists() and not list((out / "figures").iterdir())
 
 
 def test_corrupt_cache_entry_is_recomputed_with_a_warning(smoke_ws, capsys):
-    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    assert main(["report", "--no-figures", "--workspace", str(smoke_ws)]) == 0
     entries = sorted((smoke_ws / "cache").glob("capture-*.npz"))
     assert len(entries) == 5
     entries[0].write_bytes(entries[0].read_bytes()[:100])  # truncated
     capsys.readouterr()
-    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    assert main(["report", "--no-figures", "--workspace", str(smoke_ws)]) == 0
     out = capsys.readouterr().out
     assert "cached result ignored and recomputed" in out
     assert out.count("cached result\n") == 4
@@ -200,7 +213,7 @@ def test_analyze_any_model_on_class_folders(smoke_ws, tmp_path):
                 tmp_path / "imgs" / cls / f"{i}.png")
     out = tmp_path / "rep"
     model = smoke_ws / "models" / SUITE / "3-vgg16-frozen.keras"
-    assert main(["analyze", str(model), "--data", str(tmp_path / "imgs"), "--out", str(out),
+    assert main(["analyze", "--no-figures", str(model), "--data", str(tmp_path / "imgs"), "--out", str(out),
                  "--workspace", str(tmp_path)]) == 0
     rows = _rows(out / "summary.csv")
     assert rows[0]["model"] == "3-vgg16-frozen.keras" and rows[0]["n_images"] == "6"
@@ -296,7 +309,7 @@ def test_help_lists_the_commands():
 
 
 def test_weight_shift_zero_for_frozen_nonzero_for_finetuned_block5(smoke_ws):
-    assert main(["report", "--workspace", str(smoke_ws)]) == 0
+    assert main(["report", "--no-figures", "--workspace", str(smoke_ws)]) == 0
     rows = _rows(smoke_ws / "reports" / "weight_shift.csv")
     assert {r["model"] for r in rows} == {"3", "4", "5"}
     for r in rows:
@@ -417,7 +430,7 @@ def test_one_model_that_cannot_be_captured_does_not_stop_the_report(smoke_ws, ca
     monkeypatch.setattr(session, "load_cached", load)
     monkeypatch.setattr(session, "capture_slot", capture)
     out = tmp_path / "reports"
-    assert main(["report", "--workspace", str(smoke_ws), "--out", str(out)]) == 3
+    assert main(["report", "--no-figures", "--workspace", str(smoke_ws), "--out", str(out)]) == 3
     text = capsys.readouterr().out
     assert "model 2: left out: ValueError: cannot trace subclassed model Custom" in text
     assert [r["model"] for r in _rows(out / "summary.csv")] == ["1", "3", "4", "5"]
@@ -432,7 +445,7 @@ def test_weight_shift_refuses_a_swapped_base(smoke_ws, tmp_path, capsys):
         cached.unlink()
     base = ws / "models" / SUITE / "0-base.keras"
     shutil.copy(ws / "models" / SUITE / "1-cnn.keras", base)  # another model in its place
-    assert main(["report", "--workspace", str(ws)]) == 0
+    assert main(["report", "--no-figures", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
     assert "weight shift left out: the pretrained base 0-base.keras is not the one" in out
     assert not (ws / "reports" / "weight_shift.csv").exists()

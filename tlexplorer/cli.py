@@ -150,6 +150,16 @@ def _add_overrides(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_figures(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        help="write the CSV files only: no figures/ and no index.html (drawing them takes "
+        "seconds per model)",
+    )
+
+
 def _add_tau(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tau",
@@ -227,10 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser(
         "report",
-        help="capture activations and write CSV reports",
+        help="capture activations and write CSV reports, figures and index.html",
         description="Capture what is not cached (one pass over the test set "
         "per model) and write summary.csv, layers.csv, spectrum.csv, claims.csv, "
-        "weight_shift.csv, top_images.csv and skipped_layers.csv.",
+        "confusion.csv, weight_shift.csv, top_images.csv, skipped_layers.csv and "
+        "skipped_images.csv; figures/ (the poster's Figures 5-7, per-model panels, weight "
+        "shift, top-image montages; PNG and SVG) and index.html, one self-contained page.",
     )
     _add_workspace(report)
     _add_source(report, required=False)
@@ -243,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where the CSV files go (default: WORKSPACE/reports/)",
     )
+    _add_figures(report)
     _add_vgg_weights(report, "local VGG16 notop weights, if models must be trained first")
 
     analyze = sub.add_parser(
@@ -293,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--verbose", action="store_true")
     _add_tau(analyze)
+    _add_figures(analyze)
 
     bench = sub.add_parser(
         "bench",
@@ -424,9 +438,9 @@ def cmd_train(args) -> int:
 def cmd_report(args) -> int:
     """Train what is missing (with --demo/--data), capture each model, write the CSV files."""
     from tlexplorer.console import EventDisplay, console, print_summary
-    from tlexplorer.report import EXIT_PARTIAL, write_reports
+    from tlexplorer.report import EXIT_PARTIAL, describe_written, write_reports
     from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import image_files_of, run
+    from tlexplorer.workbench import image_files_of, run, test_image_reader
 
     with EventDisplay() as display:
         outcome = run(request_from_args(args), display)
@@ -447,10 +461,17 @@ def cmd_report(args) -> int:
         console.print(f"{len(skipped)} data files were left out of the split (listed with the "
                       "reason in skipped_images.csv)")
     out = args.out or (Path(args.workspace) / "reports")
-    written = write_reports(results, out, _tau(args), weight_shift=outcome.weight_shift,
-                            image_names=names, skipped_images=skipped)
+    read, note = test_image_reader(suite, outcome.source)
+    with console.status("writing the reports…") as status:
+        written = write_reports(results, out, _tau(args), weight_shift=outcome.weight_shift,
+                                image_names=names, skipped_images=skipped,
+                                read_images=read, images_note=note, figures=args.figures,
+                                title=f"tlexplorer report: suite {suite.name}",
+                                progress=lambda text: status.update(f"{safe(text)}…"))
     print_summary(console, results, _tau(args), suite)
-    console.print(f"wrote {', '.join(p.name for p in written)} to {safe(out)}")
+    console.print(f"wrote {describe_written(written)} to {safe(out)}")
+    if args.figures:
+        console.print(f"open {safe((Path(out) / 'index.html').resolve())} in a browser")
     if outcome.failed:
         console.print(f"left out: model {', '.join(s.label for s in outcome.failed)} (see "
                       f"above); exit status {EXIT_PARTIAL}")
@@ -461,9 +482,9 @@ def cmd_report(args) -> int:
 def cmd_analyze(args) -> int:
     """``tlexplorer analyze MODEL.keras --data DIR``: any model, any class-folder image set."""
     from tlexplorer.console import EventDisplay, console, print_summary
-    from tlexplorer.report import write_reports
+    from tlexplorer.report import describe_written, write_reports
     from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import AnalyzeRequest, analyze
+    from tlexplorer.workbench import AnalyzeRequest, analyze, file_image_reader
 
     request = AnalyzeRequest(model=Path(args.model), data=Path(args.data),
                              workspace=Path(args.workspace), batch=int(args.batch),
@@ -477,10 +498,16 @@ def cmd_analyze(args) -> int:
     for line in outcome.notes:
         console.print(line)
     out = args.out or Path("reports") / Path(args.model).stem
-    written = write_reports([result], out, _tau(args), image_names=outcome.image_names,
-                            skipped_images=skipped)
+    names = outcome.image_names
+    with console.status("writing the reports…") as status:
+        written = write_reports(
+            [result], out, _tau(args), image_names=names, skipped_images=skipped,
+            read_images=file_image_reader(names) if names else None,
+            images_note="" if names else "no top-image montages: the image files changed",
+            title=f"tlexplorer analyze: {result.model_label}", figures=args.figures,
+            progress=lambda text: status.update(f"{safe(text)}…"))
     print_summary(console, [result], _tau(args))
-    console.print(f"wrote {', '.join(p.name for p in written)} to {safe(out)}")
+    console.print(f"wrote {describe_written(written)} to {safe(out)}")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tlexplorer import metrics
@@ -163,13 +163,19 @@ def top_image_rows(results: Sequence[CaptureResult],
 def write_reports(results: Sequence[CaptureResult], out_dir: Path,
                   tau: float = metrics.DEFAULT_TAU, weight_shift=None,
                   image_names: Sequence[str] | None = None,
-                  skipped_images: Sequence[tuple[str, str]] = ()) -> list[Path]:
-    """Write the CSV reports atomically into ``out_dir``; returns the paths written.
+                  skipped_images: Sequence[tuple[str, str]] = (), *,
+                  figures: bool = True, read_images=None, images_note: str = "",
+                  title: str = "tlexplorer report",
+                  progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Write the CSV reports, and (``figures``) ``figures/*.png|svg`` and ``index.html``,
+    atomically into ``out_dir``; returns the paths written.
 
     ``claims.csv`` checks the poster's claims across ``results``; ``weight_shift.csv`` is
     written when ``weight_shift`` rows (:class:`tlexplorer.weightshift.LayerShift`) are given;
     ``top_images.csv`` lists each unit's top-activating test images (``image_names``: their
     files, for real data); ``skipped_images.csv`` the data files left out, with the reason.
+    ``read_images`` (test indices → uint8 images) draws the top-image montages; without it
+    ``images_note`` says why there are none (:mod:`tlexplorer.figures`).
     """
     from tlexplorer.claims import check_claims
 
@@ -199,5 +205,31 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
     # old set whole instead of old and new files mixed.
     from tlexplorer.fsio import atomic_write_many
 
-    atomic_write_many({out_dir / name: text.encode("utf-8") for name, text in files.items()})
-    return [out_dir / name for name in files]
+    contents = {out_dir / name: text.encode("utf-8") for name, text in files.items()}
+    stale: list[Path] = []
+    if figures:
+        from tlexplorer import figures as figs
+
+        drawn = figs.draw_all(results, tau, weight_shift, read_images, images_note, progress)
+        contents.update(figs.figure_files(out_dir, drawn))
+        contents[out_dir / figs.INDEX_HTML] = figs.index_html(
+            title, files, drawn, list(files)).encode("utf-8")
+        stale = figs.stale_figures(out_dir, drawn)
+    else:  # an older run's page and figures would pass for this run's
+        from tlexplorer import figures as figs
+
+        stale = [*figs.stale_figures(out_dir, figs.Drawn()), out_dir / figs.INDEX_HTML]
+    atomic_write_many(contents)
+    for path in stale:  # an older run's figures would pass for this run's
+        path.unlink(missing_ok=True)
+    return list(contents)
+
+
+def describe_written(paths: Sequence[Path]) -> str:
+    """``summary.csv, …, index.html and 42 figures (figures/)`` for one line of output."""
+    from tlexplorer.figures import FIGURES_DIR
+
+    top = [p.name for p in paths if p.parent.name != FIGURES_DIR]
+    figures = sum(1 for p in paths if p.parent.name == FIGURES_DIR and p.suffix == ".png")
+    text = ", ".join(top)
+    return text + (f" and {figures} figures as PNG and SVG ({FIGURES_DIR}/)" if figures else "")

@@ -166,6 +166,7 @@ class Outcome:
     cached: int = 0
     captured: int = 0
     failed: list[ModelSlot] = field(default_factory=list)
+    source: object | None = None  # the data source read in this run (training runs only)
 
     @property
     def results(self) -> list[CaptureResult]:
@@ -285,7 +286,7 @@ def run(request: Request, emit: Emit = _ignore, cancel: CancelToken | None = Non
         preset = resolve_preset(request, demo)
         name = suite_name(demo, preset.name)
         emit(Phase("", "reading data"))
-        source = open_source(request, preset, demo)
+        source = outcome.source = open_source(request, preset, demo)
         emit(Info(describe_source(source)))
         emit(Info(f"preset: {preset.name} ({preset.summary})"))
         suite = _try_open(workspace, name)
@@ -540,3 +541,38 @@ def image_files_of(suite: Suite) -> tuple[list[str] | None, str]:
     if source.fingerprint != suite.fingerprint:
         return None, "top_images.csv has no file names: the test set changed since the capture"
     return source.files("test")[0], ""
+
+
+MONTAGE_SIZE = 96  # px: the top-image montages of an analysed folder (any model input size)
+
+
+def test_image_reader(suite: Suite, source=None):
+    """``(read, "")``: a function from test indices to uint8 images of the suite's test set
+    (``source``, when this run read it, else the suite's recorded one); or ``(None, why)``."""
+    try:
+        if source is None or source.fingerprint != suite.fingerprint:
+            source = suite.source()
+    except (UserError, ValueError, OSError, KeyError) as exc:
+        return None, f"no top-image montages: the test images cannot be read ({exc})"
+    if source.fingerprint != suite.fingerprint:
+        return None, "no top-image montages: the test set changed since the capture"
+    return source.test_images, ""
+
+
+def file_image_reader(paths: list[str], size: int = MONTAGE_SIZE):
+    """A function from test indices to uint8 images decoded from ``paths`` (at ``size`` px,
+    for display); a file that no longer decodes is shown black."""
+    import numpy as np
+
+    from tlexplorer.data.decode import ImageDecodeError, decode_image
+
+    def read(indices: list[int]):
+        out = np.zeros((len(indices), size, size, 3), dtype=np.uint8)
+        for i, index in enumerate(indices):
+            try:
+                out[i] = np.clip(np.rint(decode_image(Path(paths[index]), size)), 0, 255)
+            except (ImageDecodeError, OSError):
+                continue
+        return out
+
+    return read

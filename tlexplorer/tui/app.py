@@ -460,22 +460,32 @@ class ExplorerApp(App):
 
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self, results: list, tau: float, weight_shift, suite) -> None:
-        """Write the CSV files off the UI thread (top_images.csv is ~200k rows at paper scale)."""
+        """Write the CSV files, figures and index.html off the UI thread (top_images.csv is
+        ~200k rows at paper scale; the figures take seconds)."""
         from tlexplorer.report import write_reports
-        from tlexplorer.workbench import image_files_of
+        from tlexplorer.workbench import image_files_of, test_image_reader
 
-        out = self.workspace / "reports"
+        out = (self.workspace / "reports").resolve()
         try:
             names, why = image_files_of(suite) if suite is not None else (None, "")
+            with self._source_lock:
+                known = self._display_source or self.source
+            read, note = (test_image_reader(suite, known) if suite is not None
+                          else (None, "no top-image montages: no suite is open"))
             written = write_reports(results, out, tau, weight_shift=weight_shift,
-                                    image_names=names)
+                                    image_names=names, read_images=read, images_note=note,
+                                    title="tlexplorer report"
+                                    + (f": suite {suite.name}" if suite is not None else ""))
         except (OSError, UserError, ValueError) as exc:
             self.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
             return
-        text = f"wrote {len(written)} CSV files ({len(results)} models) to {out}"
+        csvs = sum(1 for p in written if p.suffix == ".csv")
+        pngs = sum(1 for p in written if p.suffix == ".png")
+        text = (f"wrote {csvs} CSV files, {pngs} figures (PNG and SVG) and index.html "
+                f"({len(results)} models) to {safe(out)}")
         if why:
             text += f"; {why}"
-        self.call_from_thread(self.notify, text, title="exported", timeout=8)
+        self.call_from_thread(self.notify, text, title="exported", timeout=10)
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:
