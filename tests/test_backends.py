@@ -205,7 +205,8 @@ def test_the_smoke_suite_reports_the_same_under_both_backends(tmp_path):
         copy = tmp_path / f"ws-{backend}"
         shutil.copytree(ws / "models", copy / "models")  # no cache: each backend captures
         outs[backend] = tmp_path / f"reports-{backend}"
-        _run(backend, "report", "--no-figures", "--workspace", str(copy), "--out", str(outs[backend]))
+        _run(backend, "report", "--no-figures",
+             "--workspace", str(copy), "--out", str(outs[backend]))
     moved, total = compare_reports(outs["tensorflow"], outs["jax"])
     print(f"smoke suite: {moved} of {total} histogram counts in another bin under JAX")
 

@@ -274,7 +274,8 @@ def test_analyze_equals_brute_force(case, folders, tmp_path):
     n = len(y)
     for batch in BATCHES:
         out = tmp_path / f"out{batch}"
-        assert main(["analyze", "--no-figures", str(model_path), "--data", str(folder), "--out", str(out),
+        assert main(["analyze", "--no-figures",
+                     str(model_path), "--data", str(folder), "--out", str(out),
                      "--workspace", str(tmp_path), "--batch", str(batch), "--tau", str(TAU),
                      *extra]) == 0
         acts = _materialise(model, probed, preprocess(x), batch)

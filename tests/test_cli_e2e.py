@@ -213,7 +213,8 @@ def test_analyze_any_model_on_class_folders(smoke_ws, tmp_path):
                 tmp_path / "imgs" / cls / f"{i}.png")
     out = tmp_path / "rep"
     model = smoke_ws / "models" / SUITE / "3-vgg16-frozen.keras"
-    assert main(["analyze", "--no-figures", str(model), "--data", str(tmp_path / "imgs"), "--out", str(out),
+    assert main(["analyze", "--no-figures",
+                 str(model), "--data", str(tmp_path / "imgs"), "--out", str(out),
                  "--workspace", str(tmp_path)]) == 0
     rows = _rows(out / "summary.csv")
     assert rows[0]["model"] == "3-vgg16-frozen.keras" and rows[0]["n_images"] == "6"

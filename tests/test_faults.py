@@ -79,7 +79,8 @@ def test_a_file_given_as_workspace_or_out(capsys, tmp_path):
     rc, _, err = run(capsys, "report", "--no-figures", "--workspace", str(afile))
     assert rc == 2 and "--workspace must be a folder" in err
     model = _model(tmp_path / "m.keras")
-    rc, _, err = run(capsys, "analyze", "--no-figures", str(model), "--data", str(_folder(tmp_path / "d")),
+    rc, _, err = run(capsys, "analyze", "--no-figures",
+                     str(model), "--data", str(_folder(tmp_path / "d")),
                      "--out", str(afile), "--workspace", str(tmp_path))
     assert rc == 2 and "--out must be a folder" in err
     assert afile.read_bytes() == b"x"
@@ -132,7 +133,8 @@ def test_hostile_folder_names_are_shown_escaped_and_csv_safe(capsys, tmp_path):
     _folder(data, classes=(hostile, formula), n=3)
     model = _model(tmp_path / "m.keras")
     out = tmp_path / "o"
-    rc, text, _ = run(capsys, "analyze", "--no-figures", str(model), "--data", str(data), "--out", str(out),
+    rc, text, _ = run(capsys, "analyze", "--no-figures",
+                      str(model), "--data", str(data), "--out", str(out),
                       "--workspace", str(tmp_path))
     assert rc == 0
     with open(out / "confusion.csv", newline="") as handle:
@@ -142,7 +144,8 @@ def test_hostile_folder_names_are_shown_escaped_and_csv_safe(capsys, tmp_path):
     skipped = (out / "top_images.csv").read_text()
     assert ESC not in skipped and "\x07" not in skipped
     # a hostile name in a path given by the user, in an error
-    rc, _, err = run(capsys, "analyze", "--no-figures", str(tmp_path / f"{hostile}.keras"), "--data", str(data))
+    rc, _, err = run(capsys, "analyze", "--no-figures",
+                     str(tmp_path / f"{hostile}.keras"), "--data", str(data))
     assert rc == 2 and "\\x1b" in err
 
 
@@ -174,7 +177,8 @@ def _analyzed(capsys, tmp_path: Path) -> tuple[list[str], Path]:
     """An analyze run that succeeded: its arguments and the one cache entry it wrote."""
     data = _folder(tmp_path / "d")
     model = _model(tmp_path / "m.keras")
-    args = ["analyze", "--no-figures", str(model), "--data", str(data), "--workspace", str(tmp_path),
+    args = ["analyze", "--no-figures",
+            str(model), "--data", str(data), "--workspace", str(tmp_path),
             "--out", str(tmp_path / "o")]
     assert run(capsys, *args)[0] == 0
     [entry] = list((tmp_path / "cache").glob("capture-*.npz"))
@@ -365,7 +369,8 @@ def test_file_and_folder_names_that_are_not_utf8(capsys, tmp_path):
     write(data / "dog" / f"{odd}.jpg", jpeg_bytes(78, 16))
     model = _model(tmp_path / "m.keras")
     out = tmp_path / "o"
-    rc, _, _ = run(capsys, "analyze", "--no-figures", str(model), "--data", str(data), "--out", str(out),
+    rc, _, _ = run(capsys, "analyze", "--no-figures",
+                   str(model), "--data", str(data), "--out", str(out),
                    "--workspace", str(tmp_path))
     assert rc == 0
     assert "caf\\udce9.jpg" in (out / "top_images.csv").read_text(encoding="utf-8")
@@ -411,9 +416,11 @@ def read_only_workspace(tmp_path):
 def test_a_read_only_workspace_can_be_reported_and_browsed(capsys, tmp_path,
                                                            read_only_workspace):
     ws = read_only_workspace
-    rc, _, _ = run(capsys, "report", "--no-figures", "--workspace", str(ws), "--out", str(tmp_path / "out"))
+    rc, _, _ = run(capsys, "report", "--no-figures",
+                   "--workspace", str(ws), "--out", str(tmp_path / "out"))
     assert rc == 0 and (tmp_path / "out" / "summary.csv").is_file()
-    rc, _, err = run(capsys, "report", "--no-figures", "--workspace", str(ws))  # reports/ inside: not writable
+    rc, _, err = run(capsys, "report", "--no-figures",
+                     "--workspace", str(ws))  # reports/ inside: not writable
     assert rc == 2 and "Read-only file system" in err and str(ws) in err
 
 
@@ -441,7 +448,8 @@ def test_a_full_disk_is_one_line_and_leaves_no_half_written_reports(capsys, tmp_
         pytest.skip("mount is not allowed here")
     try:
         write(small / "filler", b"\0" * (60 << 10))
-        rc, _, err = run(capsys, "analyze", "--no-figures", str(model), "--data", str(data), "--workspace",
+        rc, _, err = run(capsys, "analyze", "--no-figures",
+                         str(model), "--data", str(data), "--workspace",
                          str(tmp_path), "--out", str(small / "reports"))
         assert rc == 2 and "No space left on device" in err
         leftovers = [p.name for p in (small / "reports").glob("*")] if (

@@ -65,7 +65,8 @@ def test_capture_on_the_gpu_gives_the_cpus_numbers(tmp_path):
     for where, extra in (("gpu", {}), ("cpu", {"JAX_PLATFORMS": "cpu"})):
         outs[where] = tmp_path / f"out-{where}"
         env = {**os.environ, "KERAS_BACKEND": "jax", **extra}
-        proc = subprocess.run([sys.executable, "-m", "tlexplorer", "analyze", "--no-figures", str(model),
+        proc = subprocess.run([sys.executable, "-m", "tlexplorer", "analyze", "--no-figures",
+                               str(model),
                                "--data", str(data), "--batch", "7", "--workspace",
                                str(tmp_path / f"ws-{where}"), "--out", str(outs[where])],
                               capture_output=True, text=True, env=env, timeout=600)

@@ -272,7 +272,8 @@ def test_analyze_keeps_valid_images_and_lists_the_skipped(tmp_path, capsys):
     write(tmp_path / "data" / "Cat" / "notes.txt", b"not an image")
     model = _tiny_model(tmp_path / "m.keras")
     out = tmp_path / "out"
-    assert main(["analyze", "--no-figures", str(model), "--data", str(tmp_path / "data"), "--out", str(out),
+    assert main(["analyze", "--no-figures",
+                 str(model), "--data", str(tmp_path / "data"), "--out", str(out),
                  "--workspace", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     good = sorted(rel for rel, outcome in expect.items() if outcome == "ok")
@@ -325,7 +326,8 @@ def test_cache_notices_images_replaced_by_others_of_the_same_size(tmp_path, caps
         for i in range(6):
             write(data / name / f"{i}.bmp", _save("BMP", seed=100 * c + i))
     model = _tiny_model(tmp_path / "m.keras")
-    args = ["analyze", "--no-figures", str(model), "--data", str(data), "--out", str(tmp_path / "out"),
+    args = ["analyze", "--no-figures",
+            str(model), "--data", str(data), "--out", str(tmp_path / "out"),
             "--workspace", str(tmp_path)]
     assert main(args) == 0
     before = (tmp_path / "out" / "layers.csv").read_text()

@@ -140,7 +140,8 @@ def test_report_prints_whole_plain_lines_into_a_pipe(fresh_run):
     ws, _, _ = fresh_run
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     out = Path(ws) / "plain-reports-with-a-long-folder-name-so-the-line-is-longer-than-80"
-    proc = subprocess.run([sys.executable, "-m", "tlexplorer", "report", "--no-figures", "--workspace", str(ws),
+    proc = subprocess.run([sys.executable, "-m", "tlexplorer", "report", "--no-figures",
+                           "--workspace", str(ws),
                            "--out", str(out)], capture_output=True, text=True, env=env,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
