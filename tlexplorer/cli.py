@@ -148,6 +148,14 @@ def _add_overrides(p: argparse.ArgumentParser) -> None:
         help="override the preset's split sizes, e.g. 1000,500,500 for a smaller "
         "dataset (balanced over classes)",
     )
+    p.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help="data seed: the train/validation/test split and, with --demo, the synthetic "
+        "images themselves (default 1337); models trained on other data are retrained",
+    )
 
 
 def _add_figures(parser: argparse.ArgumentParser) -> None:
@@ -394,6 +402,7 @@ def request_from_args(args, **changes):
         preset=getattr(args, "preset", None),
         image_size=getattr(args, "image_size", None),
         split=tuple(args.split) if getattr(args, "split", None) else None,
+        seed=getattr(args, "seed", None),
         models=tuple(models) if models else None,
         epochs=getattr(args, "epochs", None),
         vgg_weights=getattr(args, "vgg_weights", None),

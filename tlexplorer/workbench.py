@@ -44,6 +44,7 @@ class Request:
     preset: str | None = None  # default: paper with data, demo with --demo
     image_size: int | None = None
     split: tuple[int, int, int] | None = None
+    seed: int | None = None  # data seed: the split, and the demo's images (default SPLIT_SEED)
     models: tuple[int, ...] | None = None  # train only these (default: all five)
     epochs: int | None = None
     vgg_weights: Path | None = None
@@ -219,11 +220,13 @@ def resolve_preset(request: Request, demo: bool | None = None):
 def open_source(request: Request, preset, demo: bool | None = None):
     """The data source: the synthetic demo, or the image folder split by the preset."""
     from tlexplorer.data.sources import SyntheticSource, open_folder
+    from tlexplorer.data.split import DEFAULT_SEED as SPLIT_SEED
 
+    seed = SPLIT_SEED if request.seed is None else int(request.seed)
     if request.demo if demo is None else demo:
-        return SyntheticSource(preset.image_size, preset.split)
+        return SyntheticSource(preset.image_size, preset.split, seed)
     assert request.data is not None
-    return open_folder(request.data, preset.image_size, preset.split)
+    return open_folder(request.data, preset.image_size, preset.split, seed=seed)
 
 
 def describe_source(source) -> str:

@@ -153,7 +153,8 @@ def check_binary(class_names: list[str]) -> None:
 
 
 def open_folder(
-    root: Path | str, image_size: int, sizes: tuple[int, int, int], progress=None
+    root: Path | str, image_size: int, sizes: tuple[int, int, int], progress=None,
+    seed: int = SPLIT_SEED,
 ) -> FolderSource:
     """Scan a real image folder and make the poster's balanced, seeded split."""
     from tlexplorer.data.layouts import scan_dataset
@@ -166,7 +167,7 @@ def open_folder(
         rounded = ",".join(str(max(n, (size + n // 2) // n * n)) for size in sizes)
         raise UserError(f"split sizes {','.join(map(str, sizes))} must each divide by the "
                         f"{n} classes (the split is balanced): try --split {rounded}")
-    split = make_split(scan, sizes=sizes, seed=SPLIT_SEED, progress=progress)
+    split = make_split(scan, sizes=sizes, seed=seed, progress=progress)
     return FolderSource(root=scan.root, image_size=image_size, split=split, layout=scan.layout)
 
 
