@@ -136,7 +136,7 @@ async def test_help_screen_lists_every_key(cached_workspace):
 
 # -- 2. full-screen views leave the hidden selection alone -----------------------------------
 
-@pytest.mark.parametrize("view", ["c", "a"])
+@pytest.mark.parametrize("view", ["c", "a", "x"])
 async def test_keys_in_full_screen_views_do_not_move_the_hidden_selection(cached_workspace,
                                                                          view):
     app = create_app(cached_workspace)
@@ -180,7 +180,7 @@ async def test_weight_shift_view_keeps_the_layer(cached_workspace):
 
 # -- 3. Esc and the back stack ---------------------------------------------------------------
 
-@pytest.mark.parametrize("key", ["c", "o", "w", "a", "i", "f"])
+@pytest.mark.parametrize("key", ["c", "o", "w", "a", "i", "f", "x", "d"])
 async def test_escape_leaves_every_view(cached_workspace, fake_forward, key):
     app = create_app(cached_workspace)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -380,7 +380,7 @@ async def test_spectrum_figures_fit_at_80_by_24(cached_workspace):
     async with app.run_test(size=(80, 24)) as pilot:
         await _ready(app, pilot)
         text = "\n".join(_region_text(app, app.screen.query_one("#spectrum-info")))
-        for word in ("zero", "skew", "p50", "p99", "l:", "m:"):
+        for word in ("zero", "skew", "p50", "p99", "l:", "m:", "y:"):
             assert word in text
 
 
@@ -524,3 +524,281 @@ async def test_names_from_data_are_not_markup(tmp_path, monkeypatch, fake_forwar
         await pilot.pause()
         message = "\n".join(_region_text(app, screen.query_one("#model-message")))
         assert failure in message.replace("│", "").replace("\n", "").replace("  ", " "), message
+
+
+# -- issue 14, part 4: what a researcher expects from the explorer tables --------------------
+
+def _table_rows(table) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def _headers(table) -> list[str]:
+    return [str(column.label) for column in table.ordered_columns]
+
+
+def test_table_helpers_by_hand():
+    from tlexplorer.tui.figures import (
+        aligned_layers,
+        count_label,
+        index_ranges,
+        log_count_ticks,
+        mass_ticks,
+        sort_order,
+        value_label,
+    )
+
+    nan = float("nan")
+    assert sort_order([3.0, None, 1.0, nan, 3.0, 2.0]) == [2, 5, 0, 4, 1, 3]
+    assert sort_order([3.0, None, 1.0, nan, 3.0, 2.0], descending=True) == [0, 4, 5, 2, 1, 3]
+    assert aligned_layers([["a", "b", "c"], ["a", "x", "c", "d"]]) == ["a", "x", "b", "c", "d"]
+    assert index_ranges([8, 0, 1, 2, 5, 7]) == "0–2, 5, 7, 8"
+    assert [count_label(c) for c in (0, 950, 1500, 12850496, 3.4e9)] == \
+        ["0", "950", "1.5k", "12.9M", "3.4G"]
+    assert [value_label(v) for v in (0.0, 2.0**-8, 2.0**-20, 150000.0)] == \
+        ["0", "0.00391", "9.54e-7", "1.5e5"]
+    assert log_count_ticks(12850496, most=5) == [0, 10, 1000, 100000, 10000000]
+    # the heaviest bars get their labels first, never closer than the gap, then the ends
+    assert mass_ticks([0, 5, 100, 50, 3, 0, 0, 1], gap=2) == [0, 2, 4, 7]
+
+
+async def test_sorting_layers_keeps_the_selected_layer_under_the_cursor(cached_workspace):
+    """Model 4's layers sorted by NNU % (37.5, 0, 33.3): the order, the ▲/▼ in the header,
+    and j/k, the spectrum and the bars following the layer under the cursor."""
+    from tlexplorer.tui.widgets.tables import LayersTable
+
+    app = create_app(cached_workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(app, pilot)
+        screen = app.screen
+        await pilot.press("4")
+        layers = screen.query_one("#layers", LayersTable)
+        names = [name for name, _, _ in fake_workspace.LAYERS[4]]
+        nnu = [100 * len(dead) / units for _, units, dead in fake_workspace.LAYERS[4]]
+        by_nnu = [names[i] for i in sorted(range(3), key=lambda i: nnu[i])]
+        assert by_nnu == ["conv2", "dense", "conv1"]
+        await pilot.press("s", "s", "s", "s")  # layer, units, dead, NNU %
+        await pilot.pause()
+        assert _headers(layers)[3] == "NNU % ▲"
+        assert [row[0] for row in _table_rows(layers)] == by_nnu
+        assert screen.layer_index == 0 and layers.cursor_row == 2  # conv1 still selected
+        await pilot.press("S")
+        await pilot.pause()
+        assert _headers(layers)[3] == "NNU % ▼"
+        assert [row[0] for row in _table_rows(layers)] == by_nnu[::-1]
+        assert layers.cursor_row == 0
+        await pilot.press("j")  # one row down: dense, not the next layer by depth
+        await pilot.pause()
+        assert names[screen.layer_index] == "dense" and layers.cursor_row == 1
+        assert "dense" in "\n".join(_region_text(app, screen.query_one("#spectrum")))
+        assert str(layers.get_row_at(layers.cursor_row)[0]) == "dense"
+        # a click on the header of "max" sorts by it
+        x = 1 + sum(c.get_render_width(layers) for c in layers.ordered_columns[:5]) + 2
+        await pilot.click(layers, offset=(x, 1))
+        await pilot.pause()
+        assert _headers(layers)[5] == "max ▲" and _headers(layers)[3] == "NNU %"
+        maxima = [float(row[5]) for row in _table_rows(layers)]
+        assert maxima == sorted(maxima)
+        assert names[screen.layer_index] == "dense"  # the selection stays
+        assert str(layers.get_row_at(layers.cursor_row)[0]) == "dense"
+        await pilot.press(*"sss")  # mean, zero, then past the last column: depth order
+        await pilot.pause()
+        assert [row[0] for row in _table_rows(layers)] == names
+        assert "▲" not in "".join(_headers(layers)) and "▼" not in "".join(_headers(layers))
+
+
+async def test_sorting_models_maps_the_cursor_to_the_model(cached_workspace):
+    from tlexplorer.tui.widgets.tables import LayersTable, ModelsList
+
+    app = create_app(cached_workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(app, pilot)
+        screen = app.screen
+        models = screen.query_one("#models", ModelsList)
+        models.focus()
+        await pilot.press("s", "s", "s", "S")  # id, model, acc %; then reversed
+        await pilot.pause()
+        assert _headers(models)[2] == "acc % ▼"
+        by_acc = sorted(fake_workspace.ACCURACY, key=lambda rid: -fake_workspace.ACCURACY[rid])
+        assert [int(row[0]) for row in _table_rows(models)] == by_acc
+        assert screen.model_index == 0 and models.cursor_row == 4  # model 1, at the bottom
+        await pilot.press("3")
+        await pilot.pause()
+        assert models.cursor_row == by_acc.index(3)
+        await pilot.press("right")  # one row down: model 2 (less accurate), not model 4
+        await pilot.pause()
+        assert app.slots[screen.model_index].label == "2"
+        assert str(models.get_row_at(models.cursor_row)[0]) == "2"
+        # the other panes follow the model under the cursor
+        layers = screen.query_one("#layers", LayersTable)
+        assert [int(row[2]) for row in _table_rows(layers)] == fake_workspace.DEAD_UNITS[2]
+        await pilot.press("s")  # NNU %, still descending: missing values would go last
+        await pilot.pause()
+        nnu = {label: fig.summary.nnu_pct for label, fig in app.figures.items()}
+        shown = [row[0] for row in _table_rows(models)]
+        assert [nnu[label] for label in shown] == sorted(nnu.values(), reverse=True)
+        assert str(models.get_row_at(models.cursor_row)[0]) == "2"
+
+
+async def test_compare_table_aligns_layers_by_name(tmp_path, monkeypatch):
+    """x: NNU % per layer and model (m: dormant %, max activation); model 2 has a layer the
+    others lack and lacks conv2; a layer without a zero floor shows n/a."""
+    from tlexplorer import metrics
+    from tlexplorer.tui.figures import ModelFigures
+
+    ws = _workspace(tmp_path, monkeypatch, {2: [("conv1", 8, [0]), ("extra", 4, [1]),
+                                                ("dense", 12, [])]})
+    app = create_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(app, pilot)
+        result3 = app.figures["3"].result
+        result3.layers[1].zero_floor = False  # conv2 of model 3: as if it were tanh
+        app.figures["3"] = ModelFigures(result3, app.tau)
+        await pilot.press("x")
+        await pilot.pause()
+        table = app.screen.query_one("#crosstab")
+        assert app.screen.focused is table
+        labels = sorted(app.figures)
+        assert _headers(table) == ["layer"] + [f"model {label}" for label in labels]
+        rows = _table_rows(table)
+        assert [row[0] for row in rows] == ["conv1", "extra", "conv2", "dense"]
+        assert "NNU %" in str(table.border_title)
+        expected = {
+            "nnu": lambda stats, r: (f"{metrics.layer_nnu_pct(stats, r.epsilon):.1f}"
+                                     if metrics.nnu_defined(stats) else "n/a"),
+            "dormant": lambda stats, r: f"{metrics.layer_dormant_pct(stats, app.tau):.1f}",
+            "max": lambda stats, r: format(metrics.layer_max(stats), ".3g"),
+        }
+        for metric, value in expected.items():
+            rows = _table_rows(table)
+            for row in rows:
+                for label, shown in zip(labels, row[1:], strict=True):
+                    result = app.figures[label].result
+                    stats = {s.name: s for s in result.hidden_layers}.get(row[0])
+                    assert shown == ("–" if stats is None else value(stats, result)), \
+                        (metric, row[0], label)
+            await pilot.press("m")
+            await pilot.pause()
+        assert _table_rows(table)[2][3] == "n/a"  # conv2, model 3
+        assert _table_rows(table)[1][1] == "–"  # extra, model 1
+        assert "NNU %" in str(table.border_title)  # m went round: NNU again
+
+
+async def test_dead_units_are_listed_and_jumped_to(cached_workspace):
+    """Model 5: conv1's dead units 0–3, conv2's 0 and 5; < > jump between them, wrapping."""
+    from tlexplorer.tui.figures import index_ranges
+
+    app = create_app(cached_workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(app, pilot)
+        screen = app.screen
+        await pilot.press("5", "i")
+        await pilot.pause()
+        info = str(screen.query_one("#topk-info").content)
+        _, units, dead = fake_workspace.LAYERS[5][0]
+        assert f"dead units ({len(dead)} of {units}): {index_ranges(dead)}" in info
+        assert index_ranges(dead) == "0–3"
+        await pilot.press("j")  # conv2
+        await pilot.pause()
+        _, units, dead = fake_workspace.LAYERS[5][1]
+        assert dead == [0, 5]
+        assert f"dead units (2 of {units}): 0, 5" in str(screen.query_one("#topk-info").content)
+        seen = []
+        for key in ("greater_than_sign", "greater_than_sign", "less_than_sign"):
+            await pilot.press(key)
+            await pilot.pause()
+            seen.append(screen.unit_index)
+        assert seen == [5, 0, 5]
+        assert "unit 5 of 16" in str(screen.query_one("#inputs").border_title)
+        assert "never fired" in str(screen.query_one("#topk-grid").message)
+        await pilot.press("escape", "4", "i")  # model 4's conv2 has no dead units
+        await pilot.pause()
+        assert "dead units: none of 16" in str(screen.query_one("#topk-info").content)
+        unit = screen.unit_index
+        await pilot.press("greater_than_sign")
+        assert screen.unit_index == unit
+        assert any("no dead units" in n.message for n in app._notifications)
+
+
+def _with_history(ws, models: tuple[int, ...]) -> dict:
+    """Give models a training history in their metadata, as `tlexplorer train` writes it."""
+    import json
+
+    history = {"loss": [0.69, 0.52, 0.41], "accuracy": [0.5, 0.72, 0.81],
+               "val_loss": [0.7, 0.6, 0.58], "val_accuracy": [0.5, 0.66, 0.7]}
+    for path in (ws / "models" / fake_workspace.SUITE).glob("*.json"):
+        if path.name[0].isdigit() and int(path.name[0]) in models:
+            meta = json.loads(path.read_text())
+            meta["history"] = history
+            path.write_text(json.dumps(meta))
+    return history
+
+
+async def test_model_details_confusion_matrix_and_training_curves(cached_workspace):
+    ws = cached_workspace
+    history = _with_history(ws, (1, 2, 3, 4))
+    app = create_app(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(app, pilot)
+        screen = app.screen
+        await pilot.press("d")
+        await pilot.pause()
+        # model 1 gets the first 70 % of the test images right (fake_workspace.make_result)
+        n = fake_workspace.N_IMAGES
+        right = round(fake_workspace.ACCURACY[1] * n)
+        counts = [[0, 0], [0, 0]]
+        for i in range(n):
+            label = i % 2
+            counts[label][label if i < right else 1 - label] += 1
+        table = screen.query_one("#confusion")
+        rows = _table_rows(table)
+        names = fake_workspace.CLASS_NAMES
+        assert [row[0] for row in rows] == names
+        assert _headers(table)[1:3] == names
+        for c, row in enumerate(rows):
+            assert [int(v) for v in row[1:3]] == counts[c]
+            assert int(row[3]) == sum(counts[c])
+            assert row[4] == f"{100 * counts[c][c] / sum(counts[c]):.1f}"
+        assert f"accuracy {100 * right / n:.1f} %" in str(screen.query_one("#confusion-info")
+                                                             .content)
+        loss = screen.query_one("#curve-loss")
+        assert loss.display and not screen.query_one("#curves-message").display
+        series = dict(zip(loss.plt.monitor.label, loss.plt.monitor.y, strict=True))
+        assert series == {"train": history["loss"], "validation": history["val_loss"]}
+        accuracy = screen.query_one("#curve-accuracy").plt.monitor
+        assert dict(zip(accuracy.label, accuracy.y, strict=True)) == {
+            "train": history["accuracy"], "validation": history["val_accuracy"]}
+        assert "model 1" in str(screen.query_one("#details").border_title)
+        await pilot.press("5")  # no history recorded: it says so
+        await pilot.pause()
+        message = screen.query_one("#curves-message")
+        assert message.display and "no training history" in str(message.content)
+        assert not screen.query_one("#curve-loss").display
+        assert int(_table_rows(table)[0][1]) == 18  # model 5: 90 % right, 20 per class
+
+
+async def test_spectrum_counts_log_scale_and_ticks_where_the_mass_is(cached_workspace):
+    from tlexplorer.tui.figures import count_label, log_count
+
+    app = create_app(cached_workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ready(app, pilot)
+        screen = app.screen
+        await pilot.press("m")  # the whole model: the most values
+        await pilot.pause()
+        plot = screen.query_one("#spectrum")
+        _region_text(app, plot)  # rendered
+        monitor = plot.plt.monitor
+        heights = [bar[1] for bar in monitor.y]
+        heaviest = heights.index(max(heights))
+        assert heaviest in monitor.xticks[0]  # the heaviest bar has its label
+        assert all(label == count_label(float(t)) and "." not in label
+                   for t, label in zip(monitor.yticks[0], monitor.ylabels[0], strict=True))
+        assert not screen.log_counts
+        await pilot.press("y")
+        await pilot.pause()
+        assert screen.log_counts
+        monitor = plot.plt.monitor
+        log_heights = [bar[1] for bar in monitor.y]
+        assert log_heights == pytest.approx([log_count(h) for h in heights])
+        assert monitor.ylabels[0][:3] == ["0", "1", "10"]
+        assert "y: lin" in "\n".join(_region_text(app, screen.query_one("#spectrum-info")))

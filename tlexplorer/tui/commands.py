@@ -38,10 +38,22 @@ KEYS: tuple[Key, ...] = (
     Key("l", "toggle_bins", "log/linear bins", "spectrum bins: log ↔ linear"),
     Key("m", "toggle_scope", "layer/model spectrum",
         "spectrum of the selected layer ↔ of the whole model (all layers)"),
+    Key("y", "toggle_counts", "log/linear counts", "spectrum counts (y axis): linear ↔ log"),
+    Key("s", "sort_next", "sort by next column",
+        "models or layers table (the focused one, Tab): sort by the next column; after the "
+        "last, back to unsorted (layers by depth); a click on a header sorts by it"),
+    Key("S", "sort_reverse", "reverse sort",
+        "models or layers table: reverse the sort (▲ ascending, ▼ descending)"),
     Key("t", "cycle_tau", "cycle τ",
         "cycle τ (tau) of the dormant test: 0.025, 0.1, 0.25, 0.5"),
     Key("c", "toggle_compare", "compare",
         "compare view: the five models side by side (NNU, spectra, range)", footer="c compare"),
+    Key("x", "toggle_crosstab", "compare table",
+        "compare table: one metric per layer (rows) and model (columns), aligned by layer name"),
+    Key("m", "cycle_metric", "next metric",
+        "compare table: next metric: NNU % → dormant % → max activation"),
+    Key("d", "toggle_details", "model details",
+        "the selected model's confusion matrix, per-class accuracy and training curves"),
     Key("o", "toggle_overview", "overview",
         "overview table: accuracy, loss, F1, AUC, NNU, dormant %, skewness, range CV",
         footer="o table"),
@@ -61,6 +73,10 @@ KEYS: tuple[Key, ...] = (
         "top images: next unit; feature maps: next page of channels", "]"),
     Key("left_curly_bracket", "step(-10)", "unit −10", "top images: ten units back", "{"),
     Key("right_curly_bracket", "step(10)", "unit +10", "top images: ten units on", "}"),
+    Key("less_than_sign", "dead_unit(-1)", "previous dead unit",
+        "top images, feature maps: the previous dead unit of the layer", "<"),
+    Key("greater_than_sign", "dead_unit(1)", "next dead unit",
+        "top images, feature maps: the next dead unit of the layer", ">"),
     Key("s", "cycle_unit_order", "unit order",
         "top images: step through units by index, strongest first, or most selective first"),
     Key("n", "next_image(1)", "next image",
@@ -83,7 +99,8 @@ KEYS: tuple[Key, ...] = (
 
 _NAMES = {"down": "↓", "up": "↑", "left": "←", "right": "→", "escape": "Esc",
           "question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]",
-          "left_curly_bracket": "{", "right_curly_bracket": "}"}
+          "left_curly_bracket": "{", "right_curly_bracket": "}",
+          "less_than_sign": "<", "greater_than_sign": ">"}
 
 
 def key_display(row: Key) -> str:

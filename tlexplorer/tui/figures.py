@@ -32,10 +32,27 @@ class LayerRow:
     skewness: float
 
 
-def _edge_label(value: float) -> str:
+def value_label(value: float) -> str:
+    """An activation value in 3 significant digits, exponents without padding: "0.00391",
+    "9.54e-7", "1.5e5"; nan and ±inf as themselves."""
     if value == 0:
         return "0"
-    return format(value, ".0e").replace("e-0", "e-").replace("e+0", "e")
+    if not math.isfinite(value):
+        return str(value)
+    return format(value, ".3g").replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def count_label(count: float) -> str:
+    """A count in at most 5 characters: 950, 1.5k, 12.9M, 3.4G (never "12850496.0")."""
+    if not math.isfinite(count):
+        return str(count)
+    sign, count = ("-", -count) if count < 0 else ("", count)
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= scale * 0.9995:
+            shown = count / scale
+            text = f"{shown:.3g}" if shown < 100 else f"{shown:.0f}"
+            return f"{sign}{text}{suffix}"
+    return f"{sign}{count:.3g}" if count != int(count) else f"{sign}{int(count)}"
 
 
 @dataclass(eq=False)
@@ -86,7 +103,7 @@ class ModelFigures:
         key = ("bars", layer, mode, bins)
         if key not in self.shared:
             spec = metrics.display_spectrum(self.hist(layer), mode=mode, bins=bins)
-            self.shared[key] = ([_edge_label(float(lo)) for lo in spec.low],
+            self.shared[key] = ([value_label(float(lo)) for lo in spec.low],
                                 [int(c) for c in spec.count])
         return self.shared[key]
 
@@ -112,3 +129,115 @@ NA = "n/a"
 def fmt_nnu(value: float, defined: bool, spec: str = ".1f") -> str:
     """An NNU figure: "n/a" where NNU is undefined (no true zero floor), else :func:`fmt`."""
     return fmt(value, spec) if defined else NA
+
+
+# -- sorting, aligning and picking: pure helpers of the tables and plots ----------------------
+
+def sort_order(values: list[Any], descending: bool = False) -> list[int]:
+    """Indices of ``values`` in sorted order; missing values (None, nan) last either way.
+
+    Ties keep their original order, so a sort by a column with equal values keeps the layers'
+    depth order within each group.
+    """
+    def missing(value: Any) -> bool:
+        return value is None or (isinstance(value, float) and math.isnan(value))
+
+    present = [i for i, v in enumerate(values) if not missing(v)]
+    present.sort(key=lambda i: values[i], reverse=descending)  # stable either way
+    return present + [i for i, v in enumerate(values) if missing(v)]
+
+
+def aligned_layers(names: list[list[str]]) -> list[str]:
+    """Layer names of several models merged into one list, aligned by name.
+
+    Each model's own order is kept; a layer first seen in a later model goes right after the
+    layer that precedes it in that model (first when it is the model's first layer).
+    """
+    merged: list[str] = []
+    for layers in names:
+        previous: str | None = None
+        for name in layers:
+            if name not in merged:
+                merged.insert(merged.index(previous) + 1 if previous is not None else 0, name)
+            previous = name
+    return merged
+
+
+COMPARE_METRICS = {"nnu": "NNU %", "dormant": "dormant %", "max": "max activation"}
+
+
+def layer_metric_cell(row: LayerRow | None, metric: str) -> str:
+    """One cell of the per-layer compare table: "–" for a layer the model lacks, "n/a" for NNU
+    without a zero floor."""
+    if row is None:
+        return "–"
+    if metric == "nnu":
+        return fmt_nnu(row.nnu_pct, row.dead is not None)
+    if metric == "dormant":
+        return fmt(row.dormant_pct, ".1f")
+    if metric == "max":
+        return fmt(row.max, ".3g")
+    raise ValueError(f"unknown metric {metric!r}; one of {', '.join(COMPARE_METRICS)}")
+
+
+def index_ranges(indices: list[int]) -> str:
+    """Unit indices written compactly: [0, 1, 2, 5, 7, 8] → "0–2, 5, 7, 8" (runs of 3 or more
+    as a range)."""
+    parts: list[str] = []
+    run: list[int] = []
+    for i in sorted(indices):
+        if run and i == run[-1] + 1:
+            run.append(i)
+            continue
+        if run:
+            parts.append(f"{run[0]}–{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)))
+        run = [i]
+    if run:
+        parts.append(f"{run[0]}–{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)))
+    return ", ".join(parts)
+
+
+def mass_ticks(counts: list[int], gap: int, most: int = 6) -> list[int]:
+    """Bar positions to label on a spectrum's x axis: the heaviest bars first, then the ends and
+    evenly spaced bars, never two closer than ``gap`` bars, at most ``most``; ascending."""
+    n = len(counts)
+    if n == 0:
+        return []
+    gap = max(1, gap)
+    chosen: list[int] = []
+
+    def take(i: int) -> None:
+        if len(chosen) < most and all(abs(i - c) >= gap for c in chosen):
+            chosen.append(i)
+
+    for i in sorted((i for i in range(n) if counts[i] > 0), key=lambda i: (-counts[i], i)):
+        take(i)
+        if len(chosen) >= max(1, most - 2):  # leave room for the axis' ends
+            break
+    for i in (0, n - 1, *range(0, n, gap)):
+        take(i)
+    return sorted(chosen)
+
+
+def linear_count_ticks(top: float, most: int = 5) -> list[float]:
+    """Round y ticks from 0 to at least ``top`` (1, 2, 5 × 10^k apart), at most ``most``."""
+    if not top > 0:
+        return [0.0]
+    raw = top / max(1, most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return [k * step for k in range(int(math.floor(top / step)) + 1)]
+
+
+def log_count(count: float) -> float:
+    """A count's bar height on the log count axis: log10(1 + count), so 0 → 0 and 1 shows."""
+    return math.log10(1.0 + max(count, 0.0))
+
+
+def log_count_ticks(top: float, most: int = 5) -> list[int]:
+    """Counts to mark on the log count axis: 0 and powers of ten up to ``top``."""
+    if not top >= 1:
+        return [0]
+    highest = int(math.floor(math.log10(top)))
+    step = max(1, -(-(highest + 1) // max(1, most - 1)))
+    return [0] + [10 ** k for k in range(highest % step, highest + 1, step)]

@@ -1,4 +1,9 @@
-"""The main screen: models, layers, spectrum, NNU and range panes; overview and compare views."""
+"""The main screen: models, layers, spectrum, NNU and range panes; the full-screen views
+(overview, compare plots and table, model details, weight shift, claims, top images, feature maps).
+
+``model_index`` and ``layer_index`` index ``app.slots`` and the model's ``fig.rows``; the models
+and layers tables may show them sorted, so every cursor move goes through the table's ``order``.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
 from tlexplorer import metrics, topimages
 from tlexplorer.topimages import TopInput
 from tlexplorer.tui.commands import bindings
-from tlexplorer.tui.figures import ModelFigures, fmt
+from tlexplorer.tui.figures import COMPARE_METRICS, ModelFigures, fmt, index_ranges
 from tlexplorer.tui.messages import FeatureMapsKey
 from tlexplorer.tui.widgets.bars import LayerBars, NNUBars, RangeBars
 from tlexplorer.tui.widgets.claims import ClaimsTable
 from tlexplorer.tui.widgets.compare import CompareView
+from tlexplorer.tui.widgets.crosstab import LayerCompareTable
+from tlexplorer.tui.widgets.details import ModelDetailsView, training_curves
 from tlexplorer.tui.widgets.images import ImageGrid, Tile
 from tlexplorer.tui.widgets.inspect import (
     FeatureMapsView,
@@ -29,7 +36,7 @@ from tlexplorer.tui.widgets.inspect import (
 from tlexplorer.tui.widgets.progress import ProgressPanel
 from tlexplorer.tui.widgets.shift import WeightShiftTable
 from tlexplorer.tui.widgets.spectrum import SpectrumPlot
-from tlexplorer.tui.widgets.tables import LayersTable, ModelsList, OverviewTable
+from tlexplorer.tui.widgets.tables import LayersTable, ModelsList, OverviewTable, SortedTable
 from tlexplorer.tui.widgets.text import esc, literal
 
 INFO_WIDTH = 12  # the spectrum pane's figures ("p99 1.23e-05"): #spectrum-info's width - 4
@@ -49,6 +56,8 @@ class MainScreen(Screen):
     layer_index: var[int] = var(0)
     log_bins: var[bool] = var(True)
     whole_model: var[bool] = var(False)
+    log_counts: var[bool] = var(False)  # the spectrum's count axis
+    compare_metric = "nnu"  # the compare table's metric: a key of COMPARE_METRICS
     _message_text = None
     # the image views' selection: unit of the layer, the highlighted top image (its rank, None:
     # none of them), the chosen test image (kept across model, layer and unit changes; None:
@@ -84,6 +93,8 @@ class MainScreen(Screen):
                             yield RangeBars("max activation per layer", id="range")
                 yield OverviewTable(id="overview")
                 yield CompareView(id="compare")
+                yield LayerCompareTable(id="crosstab")
+                yield ModelDetailsView(id="details")
                 yield WeightShiftTable(id="shift")
                 yield ClaimsTable(id="claims")
                 yield TopInputsView(id="inputs")
@@ -102,7 +113,7 @@ class MainScreen(Screen):
     # Views that show the selected model (and layer) in their title follow ←→/1-5 (and ↑↓);
     # elsewhere those keys are off, so a full-screen view never moves the hidden selection.
     LAYER_VIEWS = ("model-view", "inputs", "features")
-    MODEL_VIEWS = ("model-view", "inputs", "features", "shift")
+    MODEL_VIEWS = ("model-view", "inputs", "features", "shift", "details")
     NUMBER_VIEWS = (*MODEL_VIEWS, "overview")  # the overview's cursor row is the model
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -115,9 +126,12 @@ class MainScreen(Screen):
             return view in self.NUMBER_VIEWS
         if action == "scroll_table":
             return view == "overview"
-        if action in ("toggle_bins", "toggle_scope"):
+        if action in ("toggle_bins", "toggle_scope", "toggle_counts", "sort_next",
+                      "sort_reverse"):
             return view == "model-view"
-        if action in ("step", "next_image", "cycle_unit_order"):
+        if action == "cycle_metric":
+            return view == "crosstab"
+        if action in ("step", "next_image", "cycle_unit_order", "dead_unit"):
             return view in ("inputs", "features")
         if action == "back":
             return view != "model-view"
@@ -160,6 +174,11 @@ class MainScreen(Screen):
         current = self.query_one("#views", ContentSwitcher).current
         if current == "compare":
             self.query_one("#compare", CompareView).show(app.figures)
+        elif current == "crosstab":
+            self.query_one("#crosstab", LayerCompareTable).show(app.slots, app.figures,
+                                                                 self.compare_metric)
+        elif current == "details":
+            self.refresh_details()
         elif current == "claims":
             self.query_one("#claims", ClaimsTable).show(app.claims())
         elif current == "shift":
@@ -181,6 +200,27 @@ class MainScreen(Screen):
         table.border_title = f"weight shift of model {esc(slot.label)}: ‖W − W₀‖ / ‖W₀‖ and " \
                              "cosine per base layer"
         table.show(app.weight_shift, slot.label, app.weight_shift_note)
+
+    def refresh_details(self) -> None:
+        """The selected model's confusion matrix, per-class accuracy and training curves."""
+        view = self.query_one("#details", ModelDetailsView)
+        slots = self.app.slots
+        slot = slots[self.model_index] if slots else None
+        if slot is None:
+            view.border_title = "model details"
+            view.show_confusion(None, self._no_layer_message("model details"))
+            view.show_curves({}, "")
+            return
+        view.border_title = f"model {esc(slot.label)} ({esc(slot.name)}): test-set outcome " \
+                            "and training"
+        fig = self.figures
+        view.show_confusion(fig.result if fig is not None else None,
+                            self._no_layer_message("confusion matrix"))
+        curves = training_curves(slot.meta.record if slot.meta is not None else None)
+        why = (f"model {slot.label} has no training history: its metadata records none "
+               "(an analysed file, or trained by an older version)" if slot.meta is not None
+               else f"model {slot.label}: {slot.status or 'not trained'}: no training history")
+        view.show_curves(curves, why)
 
     @property
     def current_view(self) -> str:
@@ -259,8 +299,9 @@ class MainScreen(Screen):
                 + (" · [b red]dead[/]" if unit.dead else "")
                 + (f" · the chosen test image #{self.fm_image} is not among them"
                    if elsewhere else "")
-                + "\n[dim][ ] next unit, { } ±10, s unit order, n/p pick an image, "
-                  f"f {'the chosen image’s' if elsewhere else 'its'} feature maps[/]")
+                + f"\n{self._dead_units_text(fig, layer)}"
+                + "\n[dim][ ] next unit, { } ±10, < > dead unit, s unit order, n/p pick an "
+                  f"image, f {'the chosen image’s' if elsewhere else 'its'} feature maps[/]")
         if tops is None:
             view.show(info, [], f"no top-activating images for {layer}: this capture kept "
                                 "none (captured with --topk 0?)")
@@ -279,6 +320,23 @@ class MainScreen(Screen):
             return
         view.show(info, top_tiles(tops, images, result.class_names,
                                   -1 if self.pick is None else self.pick))
+
+    def _dead_units(self, fig: ModelFigures, layer: str) -> list[int] | None:
+        """The layer's dead units by index; None where "dead" is undefined (no zero floor)."""
+        stats = topimages.layer_stats(fig.result, layer)
+        if not metrics.nnu_defined(stats):
+            return None
+        return [int(i) for i in np.flatnonzero(metrics.dead_units(stats, fig.result.epsilon))]
+
+    def _dead_units_text(self, fig: ModelFigures, layer: str) -> str:
+        """One line naming the layer's dead units (markup: numbers only from data)."""
+        dead = self._dead_units(fig, layer)
+        if dead is None:
+            return "dead units: n/a (no zero floor in this layer)"
+        units = topimages.layer_stats(fig.result, layer).units
+        if not dead:
+            return f"dead units: none of {units}"
+        return f"dead units ({len(dead)} of {units}): {index_ranges(dead)}"
 
     def refresh_features(self) -> None:
         """One test image's feature maps at the selected layer (a worker runs the model)."""
@@ -373,14 +431,18 @@ class MainScreen(Screen):
             layer, row = self.layer_index, fig.rows[self.layer_index]
             name, zero, skew = row.name, row.zero_fraction, row.skewness
         # the longest title that fits the plot; the name is cut with "…" past the last
-        plot.show(fig, layer, mode, (f"{name} ({mode} bins)", f"{name} ({mode})", name))
+        counts = "log" if self.log_counts else "linear"
+        plot.show(fig, layer, mode, (f"{name} ({mode} bins, {counts} counts)",
+                                     f"{name} ({mode} bins)", f"{name} ({mode})", name),
+                  self.log_counts)
         p50, p99 = fig.percentiles(layer)
         lines = [("zero", fmt(zero, ".3f")), ("skew", fmt(skew, ".2f")),
                  ("p50", fmt(p50, ".3g")), ("p99", fmt(p99, ".3g"))]
         width = INFO_WIDTH
         figures = "\n".join(f"{label} {value:>{width - len(label) - 1}}" for label, value in lines)
         info.update(f"{figures}\n\n[dim]l: {'lin' if self.log_bins else 'log'} bins\n"
-                    f"m: {'layer' if self.whole_model else 'model'}[/]", layout=False)
+                    f"m: {'layer' if self.whole_model else 'model'}\n"
+                    f"y: {'lin' if self.log_counts else 'log'} count[/]", layout=False)
 
     def _slot_message(self) -> str:
         """Why the selected model has no figures (plain text, not markup)."""
@@ -397,16 +459,21 @@ class MainScreen(Screen):
     # -- reactives --------------------------------------------------------------------------
 
     def watch_model_index(self) -> None:
-        self.query_one("#models", ModelsList).move_cursor(row=self.model_index, animate=False)
+        models = self.query_one("#models", ModelsList)
+        models.move_cursor(row=models.row_of(self.model_index), animate=False)
         self.query_one("#overview", OverviewTable).move_cursor(row=self.model_index,
                                                                 animate=False)
-        if self.query_one("#views", ContentSwitcher).current == "shift":
+        if self.query_one("#views", ContentSwitcher).current in ("shift", "details"):
             self.refresh_views()
         self.refresh_model()
 
     def watch_layer_index(self) -> None:
-        self.query_one("#layers", LayersTable).move_cursor(row=self.layer_index, animate=False)
+        layers = self.query_one("#layers", LayersTable)
+        layers.move_cursor(row=layers.row_of(self.layer_index), animate=False)
         self.refresh_layer()
+
+    def watch_log_counts(self) -> None:
+        self.refresh_spectrum()
 
     def watch_log_bins(self) -> None:
         self.refresh_spectrum()
@@ -421,18 +488,27 @@ class MainScreen(Screen):
             return  # stale: a rebuilt table passes row 0 before its cursor is put back
         # only the tables on show select: a hidden one never moves the selection
         view = self.current_view
-        if isinstance(event.data_table, ModelsList) and view == "model-view" or \
-                isinstance(event.data_table, OverviewTable) and view == "overview":
+        table = event.data_table
+        if isinstance(table, ModelsList) and view == "model-view":
+            self.model_index = table.index_at(event.cursor_row)
+        elif isinstance(table, OverviewTable) and view == "overview":
             self.model_index = event.cursor_row
-        elif isinstance(event.data_table, LayersTable) and view == "model-view":
-            self.layer_index = event.cursor_row
+        elif isinstance(table, LayersTable) and view == "model-view":
+            self.layer_index = table.index_at(event.cursor_row)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header of the models or layers table sorts by that column."""
+        if isinstance(event.data_table, SortedTable):
+            event.data_table.sort_by(event.column_index)
+            self._resort(event.data_table)
 
     def on_layer_bars_resized(self, _: LayerBars.Resized) -> None:
         self.refresh_layer()
 
     # -- the views and their back stack -----------------------------------------------------
 
-    FOCUS = {"overview": "#overview", "shift": "#shift", "claims": "#claims"}
+    FOCUS = {"overview": "#overview", "shift": "#shift", "claims": "#claims",
+             "crosstab": "#crosstab"}
 
     def _switch(self, view: str) -> None:
         """Show ``view``; keys go to it (a hidden table never keeps the focus)."""
@@ -476,14 +552,20 @@ class MainScreen(Screen):
 
     # -- actions ----------------------------------------------------------------------------
 
-    def action_next_layer(self) -> None:
+    def _step_layer(self, step: int) -> None:
+        """The layer ``step`` rows down the layers table, in its (sorted) order."""
         fig = self.figures
-        if fig is not None and self.layer_index < len(fig.rows) - 1:
-            self.layer_index += 1
+        if fig is None:
+            return
+        index = self.query_one("#layers", LayersTable).neighbour(self.layer_index, step)
+        if index is not None and index < len(fig.rows):
+            self.layer_index = index
+
+    def action_next_layer(self) -> None:
+        self._step_layer(1)
 
     def action_previous_layer(self) -> None:
-        if self.layer_index > 0:
-            self.layer_index -= 1
+        self._step_layer(-1)
 
     def _select(self, index: int) -> None:
         if 0 <= index < len(self.app.slots):
@@ -494,10 +576,77 @@ class MainScreen(Screen):
         self._select(number - 1)
 
     def action_next_model(self) -> None:
-        self._select(self.model_index + 1)
+        """→: the model one row down the models table, in its (sorted) order."""
+        index = self.query_one("#models", ModelsList).neighbour(self.model_index, 1)
+        if index is not None:
+            self._select(index)
 
     def action_previous_model(self) -> None:
-        self._select(self.model_index - 1)
+        index = self.query_one("#models", ModelsList).neighbour(self.model_index, -1)
+        if index is not None:
+            self._select(index)
+
+    def _sorted_table(self) -> SortedTable:
+        """The table the sort keys act on: the focused one of models and layers, else layers."""
+        focused = self.focused
+        return focused if isinstance(focused, SortedTable) else self.query_one("#layers",
+                                                                                LayersTable)
+
+    def _resort(self, table: SortedTable) -> None:
+        """Show ``table`` in its new order; the selection stays (and stays under the cursor)."""
+        if isinstance(table, ModelsList):
+            table.show(self.app.slots, self.app.figures, self.model_index)
+        else:
+            table.show(self.figures, self.layer_index)
+        what = "models" if isinstance(table, ModelsList) else "layers"
+        self.app.notify(f"{what} sorted by {table.sort_label}" if table.sort_label
+                    else f"{what} in their own order" + (" (by depth)" if what == "layers"
+                                                         else ""), timeout=2)
+
+    def action_sort_next(self) -> None:
+        """s: sort the focused table by its next column (after the last: unsorted)."""
+        table = self._sorted_table()
+        table.next_sort()
+        self._resort(table)
+
+    def action_sort_reverse(self) -> None:
+        """S: reverse the focused table's sort."""
+        table = self._sorted_table()
+        table.reverse_sort()
+        self._resort(table)
+
+    def action_toggle_counts(self) -> None:
+        self.log_counts = not self.log_counts
+
+    def action_toggle_crosstab(self) -> None:
+        self._toggle_view("crosstab")
+
+    def action_cycle_metric(self) -> None:
+        """m in the compare table: NNU % → dormant % → max activation."""
+        names = list(COMPARE_METRICS)
+        self.compare_metric = names[(names.index(self.compare_metric) + 1) % len(names)]
+        self.refresh_views()
+
+    def action_toggle_details(self) -> None:
+        self._toggle_view("details")
+
+    def action_dead_unit(self, direction: int) -> None:
+        """< >: the previous / next dead unit of the layer (by index, wrapping around)."""
+        chosen = self._layer_name()
+        if chosen is None:
+            return
+        dead = self._dead_units(*chosen)
+        if not dead:
+            self.app.notify(f"{chosen[1]}: " + ("no dead units" if dead is not None
+                                            else "dead units are n/a (no zero floor)"),
+                        timeout=3)
+            return
+        if direction > 0:
+            unit = next((u for u in dead if u > self.unit_index), dead[0])
+        else:
+            unit = next((u for u in reversed(dead) if u < self.unit_index), dead[-1])
+        self.unit_index, self.fm_page = unit, None
+        self.refresh_views()
 
     def action_scroll_table(self, direction: int) -> None:
         """←→ in the overview: scroll its columns sideways (a third of the width a press)."""

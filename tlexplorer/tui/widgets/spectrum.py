@@ -5,7 +5,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from tlexplorer.tui.figures import ModelFigures
+from tlexplorer.tui.figures import (
+    ModelFigures,
+    count_label,
+    linear_count_ticks,
+    log_count,
+    log_count_ticks,
+    mass_ticks,
+)
 from tlexplorer.tui.widgets.text import ellipsize
 
 RENDER_CACHE = 128  # plots kept per widget: moving back to a layer costs no plotext build
@@ -27,12 +34,13 @@ def ordered_xticks(plt, ticks: list[float], labels: list[str]) -> None:
     monitor.xlabels[0] = [label for _, label in pairs]
 
 
-def tick_step(labels: list[str], width: int, most: int = 6) -> int:
-    """Every how many bars to write a label: at most ``most`` labels, and never overlapping."""
-    if not labels:
-        return 1
-    room = max(1, (width - 8) // (max(len(label) for label in labels) + 1))
-    return max(1, -(-len(labels) // min(most, room)))
+def ordered_yticks(plt, ticks: list[float], labels: list[str]) -> None:
+    """Set y ticks and labels, in order (the same ``set`` scramble as :func:`ordered_xticks`)."""
+    plt.yticks(ticks, labels)
+    monitor = plt.monitor
+    pairs = sorted(zip(monitor.yticks[0], monitor.ylabels[0], strict=True))
+    monitor.yticks[0] = [t for t, _ in pairs]
+    monitor.ylabels[0] = [label for _, label in pairs]
 
 
 def title_candidates(titles: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -74,30 +82,42 @@ class TitledPlot(PlotextPlot):
         return best if best is not None else self._build("")
 
 
+def x_ticks(labels: list[str], counts: list[int], width: int, most: int = 6) -> list[int]:
+    """The bars to label: where the mass is (the heaviest bars first), then the axis' ends,
+    never overlapping (plotext would drop a label that overlaps)."""
+    if not labels:
+        return []
+    cells_per_bar = max(width - 10, 1) / len(labels)
+    gap = max(1, -(-(max(len(label) for label in labels) + 1) // max(int(cells_per_bar), 1)))
+    return mass_ticks(counts, gap, most)
+
+
 class SpectrumPlot(TitledPlot):
-    """A histogram of every activation value (log- or linear-spaced bins).
+    """A histogram of every activation value (log- or linear-spaced bins), counts on a linear
+    or log axis.
 
     The number of bars follows the width at render time, and rendered plots are cached by what
-    they show and their size, so a repaint never depends on when the last resize arrived.
+    they show and their size, so a repaint never depends on when the last resize arrived. The
+    x labels go where the mass is; counts are labelled compactly (12.9M).
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._shown: tuple[ModelFigures | None, int | None, str, tuple[str, ...]] = (
-            None, None, "log", ())
+        self._shown: tuple[ModelFigures | None, int | None, str, tuple[str, ...], bool] = (
+            None, None, "log", (), False)
         self._renders: dict[tuple, Text] = {}
 
     def show(self, fig: ModelFigures | None, layer: int | None, mode: str,
-             titles: str | tuple[str, ...]) -> None:
+             titles: str | tuple[str, ...], log_counts: bool = False) -> None:
         """Plot ``fig``'s spectrum of ``layer`` (None: the whole model) under the first of
-        ``titles`` that fits (see :class:`TitledPlot`)."""
-        shown = (fig, layer, mode, title_candidates(titles))
+        ``titles`` that fits (see :class:`TitledPlot`); ``log_counts``: a log count axis."""
+        shown = (fig, layer, mode, title_candidates(titles), log_counts)
         if shown != self._shown:
             self._shown = shown
             self.refresh()
 
     def render(self) -> Text:
-        fig, layer, mode, titles = self._shown
+        fig, layer, mode, titles, log_counts = self._shown
         key = (*self._shown, self.size, self.app.theme)
         text = self._renders.get(key)
         if text is None:
@@ -108,9 +128,18 @@ class SpectrumPlot(TitledPlot):
                 width = self.size.width or 60
                 labels, counts = fig.spectrum_bars(layer, mode, max(8, min(40, width // 3)))
                 positions = list(range(len(counts)))
-                plt.bar(positions, counts, width=0.8)
-                step = tick_step(labels, width)
-                ordered_xticks(plt, positions[::step], labels[::step])
+                top = max(counts)
+                if log_counts:  # plotext's own log scale fails on empty bars: log10(1 + n)
+                    plt.bar(positions, [log_count(c) for c in counts], width=0.8)
+                    ticks = log_count_ticks(top)
+                    ordered_yticks(plt, [log_count(t) for t in ticks],
+                                   [count_label(t) for t in ticks])
+                else:
+                    plt.bar(positions, counts, width=0.8)
+                    ticks = linear_count_ticks(top)
+                    ordered_yticks(plt, ticks, [count_label(t) for t in ticks])
+                chosen = x_ticks(labels, counts, width)
+                ordered_xticks(plt, chosen, [labels[i] for i in chosen])
                 plt.yscale("linear")
             text = super().render()
             if len(self._renders) >= RENDER_CACHE:
