@@ -99,8 +99,10 @@ def test_index_html_is_self_contained(full_report):
     page = _parse(out / "index.html")
     assert page.refs, "the page shows nothing"
     pngs = sorted((out / "figures").glob("*.png"))
-    embedded = [r for r in page.refs if r.startswith("data:image/png;base64,")]
-    assert len(embedded) == len(pngs)
+    charts = [r for r in page.refs if r.startswith("data:image/png;base64,")]
+    montages = [r for r in page.refs if r.startswith("data:image/jpeg;base64,")]
+    assert len(charts) + len(montages) == len(pngs)  # every figure, embedded
+    assert len(montages) == sum("_top_" in p.name for p in pngs)  # photos as JPEG
     for ref in page.refs:
         if ref.startswith("data:"):
             continue

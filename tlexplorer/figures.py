@@ -263,9 +263,11 @@ def draw_top_images(drawn: Drawn, result: CaptureResult, stem: str, read: ImageR
         wanted = sorted({t.index for _, tops in rows for t in tops})
         pixels = dict(zip(wanted, read(wanted), strict=True))
         sheet, cell, size = _contact_sheet([[pixels[t.index] for t in tops] for _, tops in rows])
-        height = 1.3 * len(rows) + 0.6
-        fig = _figure(1.3 * MONTAGE_IMAGES + 1.2, height, layout=None)  # one image: no layout
-        fig.subplots_adjust(left=0.11, right=0.99, bottom=0.01, top=1 - 0.45 / height)
+        # about one figure pixel per image pixel (64 px demo images: 0.9 in cells at 100 dpi)
+        inch = min(1.6, max(0.9, cell / 80))
+        width, height = inch * MONTAGE_IMAGES + 1.1, inch * len(rows) + 0.7
+        fig = _figure(width, height, layout=None)  # one image: no layout to compute
+        fig.subplots_adjust(left=1.0 / width, right=0.99, bottom=0.01, top=1 - 0.55 / height)
         ax = fig.add_subplot()
         ax.imshow(sheet, interpolation="nearest")
         ax.set_xticks([])
@@ -279,8 +281,8 @@ def draw_top_images(drawn: Drawn, result: CaptureResult, stem: str, read: ImageR
                 ax.text((c + 0.5) * cell, r * cell + size + 1,
                         f"{t.activation:.3g} · {class_name(result.class_names, t.label)}",
                         ha="center", va="top", fontsize=6)
-        fig.suptitle(f"{caption} · {layer.name}: top test images of its strongest units "
-                     "(under each image: activation · true class)", fontsize=9)
+        fig.suptitle(f"{caption} · {layer.name}\nthe top test images of its strongest units "
+                     "(under each: activation · true class)", fontsize=8)
         _keep(drawn, fig, f"{stem}_top_{index:02d}-{slug(layer.name)}",
               f"{caption} — top images, {layer.name}", f"Top images, model {caption}")
 
@@ -362,6 +364,19 @@ def _csv_table(text: str, limit: int | None = None) -> str:
     return _table(rows[0], body) + extra
 
 
+def _embedded(drawn: Drawn, stem: str) -> tuple[str, str]:
+    """(MIME type, base64) of a figure for the page: charts as their PNG; photo montages as
+    JPEG (quality 85), which keeps a page of the demo's 50 montages a few MB, not 30."""
+    png = drawn.files[f"{stem}.png"]
+    if "_top_" not in stem:
+        return "image/png", base64.b64encode(png).decode("ascii")
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(buffer, format="JPEG", quality=85)
+    return "image/jpeg", base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def index_html(title: str, csv_texts: dict[str, str], drawn: Drawn, files: Sequence[str]) -> str:
     """One self-contained page: the CSV tables, every figure (PNG embedded as data: URIs) and
     the claims check; links only to the CSV files beside it."""
@@ -385,9 +400,9 @@ def index_html(title: str, csv_texts: dict[str, str], drawn: Drawn, files: Seque
     for section, stems in drawn.sections.items():
         parts.append(f"<h2>{html.escape(section)}</h2>")
         for stem in stems:
-            data = base64.b64encode(drawn.files[f"{stem}.png"]).decode("ascii")
+            mime, data = _embedded(drawn, stem)
             parts.append(f"<figure><img alt='{html.escape(drawn.titles[stem], quote=True)}' "
-                         f"src='data:image/png;base64,{data}'><figcaption>"
+                         f"src='data:{mime};base64,{data}'><figcaption>"
                          f"{html.escape(drawn.titles[stem])} (figures/{html.escape(stem)}.png, "
                          f".svg)</figcaption></figure>")
     parts.append("<h2>Layers</h2>" + _csv_table(csv_texts.get("layers.csv", ""), limit=400))
