@@ -196,6 +196,10 @@ def test_analyze_gives_the_same_numbers_under_tensorflow_and_jax(tmp_path):
     print(f"analyze: {moved} of {total} histogram counts in another bin under JAX")
 
 
+# ~65 s (a smoke suite trained, then captured twice in two processes): in the slow tier so the
+# default run keeps its 10-minute budget; the analyze test above compares every CSV column of
+# both backends in the default run.
+@pytest.mark.slow
 def test_the_smoke_suite_reports_the_same_under_both_backends(tmp_path):
     """Trained once under TensorFlow; its .keras files captured under each backend."""
     ws = tmp_path / "ws"
