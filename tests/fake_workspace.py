@@ -141,3 +141,8 @@ async def maps_settled(app, pilot):
             break
     await pilot.pause()
     return app.feature_maps_state
+
+
+def table_cells(table) -> list[list[str]]:
+    """Every row of a DataTable as the text of its cells."""
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_workspace import DEAD_UNITS, LAYERS, WEIGHT_SHIFT, make_result
+from fake_workspace import DEAD_UNITS, LAYERS, WEIGHT_SHIFT, make_result, table_cells
 
 from tlexplorer import metrics, session, weightshift
 from tlexplorer.claims import check_claims
@@ -206,10 +206,6 @@ async def test_help_and_palette(cached_workspace):
         assert app.screen.query_one("#views").current == "compare"
 
 
-def _cells(table) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
 async def test_dormant_beside_nnu_and_tau_key(cached_workspace):
     app = create_app(cached_workspace)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -220,10 +216,10 @@ async def test_dormant_beside_nnu_and_tau_key(cached_workspace):
         for tau in (0.25, 0.5, 0.025, 0.1):
             await pilot.press("t")
             assert app.tau == tau
-            for i, row in enumerate(_cells(models)):
+            for i, row in enumerate(table_cells(models)):
                 expected = metrics.model_dormant_pct(app.figures[str(i + 1)].result, tau)
                 assert row[4] == f"{expected:.1f}"
-            layers = _cells(screen.query_one("#layers", LayersTable))
+            layers = table_cells(screen.query_one("#layers", LayersTable))
             result = app.figures["1"].result
             assert [row[4] for row in layers] == [
                 f"{metrics.layer_dormant_pct(layer, tau):.1f}" for layer in result.hidden_layers]
@@ -239,7 +235,7 @@ async def test_claims_view(cached_workspace):
         await _ready(app, pilot)
         await pilot.press("a")
         assert app.screen.query_one("#views").current == "claims"
-        rows = _cells(app.screen.query_one("#claims"))
+        rows = table_cells(app.screen.query_one("#claims"))
         results = [app.figures[k].result for k in sorted(app.figures)]
         expected = check_claims(results, app.tau)
         assert [r[0] for r in rows] == [c.claim for c in expected]
@@ -258,11 +254,11 @@ async def test_weight_shift_view(cached_workspace):
         table = app.screen.query_one("#shift")
         await pilot.press("3", "w")
         assert app.screen.query_one("#views").current == "shift"
-        rows = _cells(table)
+        rows = table_cells(table)
         assert [r[0] for r in rows] == [layer for m, layer, *_ in WEIGHT_SHIFT if m == "3"]
         assert all(r[1] == "0 ✓ frozen" and r[3] == "no (frozen)" for r in rows)
         await pilot.press("5")
-        rows = {r[0]: r for r in _cells(table)}
+        rows = {r[0]: r for r in table_cells(table)}
         assert rows["block1_conv1"][1] == "0 ✓ frozen"
         shifted = [(layer, rel, cos) for m, layer, rel, cos, _ in WEIGHT_SHIFT
                    if m == "5" and rel > 0]

@@ -15,7 +15,7 @@ from pathlib import Path
 import fake_workspace
 import numpy as np
 import pytest
-from fake_workspace import make_cached_workspace, maps_settled
+from fake_workspace import make_cached_workspace, maps_settled, table_cells
 from rich.console import Console
 
 from tlexplorer.topimages import top_inputs
@@ -528,10 +528,6 @@ async def test_names_from_data_are_not_markup(tmp_path, monkeypatch, fake_forwar
 
 # -- issue 14, part 4: what a researcher expects from the explorer tables --------------------
 
-def _table_rows(table) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
 def _headers(table) -> list[str]:
     return [str(column.label) for column in table.ordered_columns]
 
@@ -579,12 +575,12 @@ async def test_sorting_layers_keeps_the_selected_layer_under_the_cursor(cached_w
         await pilot.press("s", "s", "s", "s")  # layer, units, dead, NNU %
         await pilot.pause()
         assert _headers(layers)[3] == "NNU % ▲"
-        assert [row[0] for row in _table_rows(layers)] == by_nnu
+        assert [row[0] for row in table_cells(layers)] == by_nnu
         assert screen.layer_index == 0 and layers.cursor_row == 2  # conv1 still selected
         await pilot.press("S")
         await pilot.pause()
         assert _headers(layers)[3] == "NNU % ▼"
-        assert [row[0] for row in _table_rows(layers)] == by_nnu[::-1]
+        assert [row[0] for row in table_cells(layers)] == by_nnu[::-1]
         assert layers.cursor_row == 0
         await pilot.press("j")  # one row down: dense, not the next layer by depth
         await pilot.pause()
@@ -596,13 +592,13 @@ async def test_sorting_layers_keeps_the_selected_layer_under_the_cursor(cached_w
         await pilot.click(layers, offset=(x, 1))
         await pilot.pause()
         assert _headers(layers)[5] == "max ▲" and _headers(layers)[3] == "NNU %"
-        maxima = [float(row[5]) for row in _table_rows(layers)]
+        maxima = [float(row[5]) for row in table_cells(layers)]
         assert maxima == sorted(maxima)
         assert names[screen.layer_index] == "dense"  # the selection stays
         assert str(layers.get_row_at(layers.cursor_row)[0]) == "dense"
         await pilot.press(*"sss")  # mean, zero, then past the last column: depth order
         await pilot.pause()
-        assert [row[0] for row in _table_rows(layers)] == names
+        assert [row[0] for row in table_cells(layers)] == names
         assert "▲" not in "".join(_headers(layers)) and "▼" not in "".join(_headers(layers))
 
 
@@ -619,7 +615,7 @@ async def test_sorting_models_maps_the_cursor_to_the_model(cached_workspace):
         await pilot.pause()
         assert _headers(models)[2] == "acc % ▼"
         by_acc = sorted(fake_workspace.ACCURACY, key=lambda rid: -fake_workspace.ACCURACY[rid])
-        assert [int(row[0]) for row in _table_rows(models)] == by_acc
+        assert [int(row[0]) for row in table_cells(models)] == by_acc
         assert screen.model_index == 0 and models.cursor_row == 4  # model 1, at the bottom
         await pilot.press("3")
         await pilot.pause()
@@ -630,11 +626,11 @@ async def test_sorting_models_maps_the_cursor_to_the_model(cached_workspace):
         assert str(models.get_row_at(models.cursor_row)[0]) == "2"
         # the other panes follow the model under the cursor
         layers = screen.query_one("#layers", LayersTable)
-        assert [int(row[2]) for row in _table_rows(layers)] == fake_workspace.DEAD_UNITS[2]
+        assert [int(row[2]) for row in table_cells(layers)] == fake_workspace.DEAD_UNITS[2]
         await pilot.press("s")  # NNU %, still descending: missing values would go last
         await pilot.pause()
         nnu = {label: fig.summary.nnu_pct for label, fig in app.figures.items()}
-        shown = [row[0] for row in _table_rows(models)]
+        shown = [row[0] for row in table_cells(models)]
         assert [nnu[label] for label in shown] == sorted(nnu.values(), reverse=True)
         assert str(models.get_row_at(models.cursor_row)[0]) == "2"
 
@@ -659,7 +655,7 @@ async def test_compare_table_aligns_layers_by_name(tmp_path, monkeypatch):
         assert app.screen.focused is table
         labels = sorted(app.figures)
         assert _headers(table) == ["layer"] + [f"model {label}" for label in labels]
-        rows = _table_rows(table)
+        rows = table_cells(table)
         assert [row[0] for row in rows] == ["conv1", "extra", "conv2", "dense"]
         assert "NNU %" in str(table.border_title)
         expected = {
@@ -669,7 +665,7 @@ async def test_compare_table_aligns_layers_by_name(tmp_path, monkeypatch):
             "max": lambda stats, r: format(metrics.layer_max(stats), ".3g"),
         }
         for metric, value in expected.items():
-            rows = _table_rows(table)
+            rows = table_cells(table)
             for row in rows:
                 for label, shown in zip(labels, row[1:], strict=True):
                     result = app.figures[label].result
@@ -678,8 +674,8 @@ async def test_compare_table_aligns_layers_by_name(tmp_path, monkeypatch):
                         (metric, row[0], label)
             await pilot.press("m")
             await pilot.pause()
-        assert _table_rows(table)[2][3] == "n/a"  # conv2, model 3
-        assert _table_rows(table)[1][1] == "–"  # extra, model 1
+        assert table_cells(table)[2][3] == "n/a"  # conv2, model 3
+        assert table_cells(table)[1][1] == "–"  # extra, model 1
         assert "NNU %" in str(table.border_title)  # m went round: NNU again
 
 
@@ -750,7 +746,7 @@ async def test_model_details_confusion_matrix_and_training_curves(cached_workspa
             label = i % 2
             counts[label][label if i < right else 1 - label] += 1
         table = screen.query_one("#confusion")
-        rows = _table_rows(table)
+        rows = table_cells(table)
         names = fake_workspace.CLASS_NAMES
         assert [row[0] for row in rows] == names
         assert _headers(table)[1:3] == names
@@ -773,7 +769,7 @@ async def test_model_details_confusion_matrix_and_training_curves(cached_workspa
         message = screen.query_one("#curves-message")
         assert message.display and "no training history" in str(message.content)
         assert not screen.query_one("#curve-loss").display
-        assert int(_table_rows(table)[0][1]) == 18  # model 5: 90 % right, 20 per class
+        assert int(table_cells(table)[0][1]) == 18  # model 5: 90 % right, 20 per class
 
 
 async def test_spectrum_counts_log_scale_and_ticks_where_the_mass_is(cached_workspace):
