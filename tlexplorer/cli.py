@@ -512,7 +512,8 @@ def cmd_analyze(args) -> int:
         written = write_reports(
             [result], out, _tau(args), image_names=names, skipped_images=skipped,
             read_images=file_image_reader(names) if names else None,
-            images_note="" if names else "no top-image montages: the image files changed",
+            images_note="" if names else "no top-image montages: the captured images cannot be "
+                        "matched to their files",
             title=f"tlexplorer analyze: {result.model_label}", figures=args.figures,
             progress=lambda text: status.update(f"{safe(text)}…"))
     print_summary(console, [result], _tau(args))

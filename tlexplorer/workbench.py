@@ -538,12 +538,23 @@ def image_files_of(suite: Suite) -> tuple[list[str] | None, str]:
     if suite.info.kind != "folder":
         return None, ""
     try:
-        source = suite.source()
+        source = suite_test_source(suite)
     except (UserError, ValueError, OSError, KeyError) as exc:
         return None, f"top_images.csv has no file names: {exc}"
-    if source.fingerprint != suite.fingerprint:
-        return None, "top_images.csv has no file names: the test set changed since the capture"
     return source.files("test")[0], ""
+
+
+def suite_test_source(suite: Suite, source=None):
+    """The data source of the suite's test set: ``source`` when it is the one the suite was
+    captured on (one this run already read), else the suite's recorded one. Raises
+    :class:`UserError` when the data changed since (its images would not be the captured ones).
+    """
+    if source is None or source.fingerprint != suite.fingerprint:
+        source = suite.source()
+    if source.fingerprint != suite.fingerprint:
+        raise UserError("the test set changed since these models were captured "
+                        f"(fingerprint {source.fingerprint}, expected {suite.fingerprint})")
+    return source
 
 
 MONTAGE_SIZE = 96  # px: the top-image montages of an analysed folder (any model input size)
@@ -551,15 +562,11 @@ MONTAGE_SIZE = 96  # px: the top-image montages of an analysed folder (any model
 
 def test_image_reader(suite: Suite, source=None):
     """``(read, "")``: a function from test indices to uint8 images of the suite's test set
-    (``source``, when this run read it, else the suite's recorded one); or ``(None, why)``."""
+    (see :func:`suite_test_source`); or ``(None, why)``."""
     try:
-        if source is None or source.fingerprint != suite.fingerprint:
-            source = suite.source()
+        return suite_test_source(suite, source).test_images, ""
     except (UserError, ValueError, OSError, KeyError) as exc:
-        return None, f"no top-image montages: the test images cannot be read ({exc})"
-    if source.fingerprint != suite.fingerprint:
-        return None, "no top-image montages: the test set changed since the capture"
-    return source.test_images, ""
+        return None, f"no top-image montages: {exc}"
 
 
 def file_image_reader(paths: list[str], size: int = MONTAGE_SIZE):

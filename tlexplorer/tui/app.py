@@ -253,14 +253,9 @@ class ExplorerApp(App):
             if suite is None:
                 raise UserError("no suite is open yet")
             if self._display_source is None:
-                source = self.source
-                if source is None or source.fingerprint != suite.fingerprint:
-                    source = suite.source()
-                if source.fingerprint != suite.fingerprint:
-                    raise UserError("the test set changed since these models were trained "
-                                    f"(fingerprint {source.fingerprint}, expected "
-                                    f"{suite.fingerprint}): its images cannot be shown")
-                self._display_source = source
+                from tlexplorer.workbench import suite_test_source
+
+                self._display_source = suite_test_source(suite, self.source)
             n = len(self._display_source.test_labels())
             bad = [i for i in indices if not 0 <= i < n]
             if bad:
