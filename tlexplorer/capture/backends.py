@@ -31,9 +31,12 @@ from tlexplorer.quiet import import_keras
 
 Step = Callable[[Any], Callable[[], tuple[Any, list]]]
 CAPTURE_PRECISION = "float32"  # JAX matrix products in full float32, on every device
-# Histogram copies (reductions.histogram) under JAX, measured on VGG16 at 150 px: on an H200
-# (batch 128) 1 copy 321 img/s, 256 copies 1094, 2048 copies 1117 (no histogram at all 1356);
-# on 2 CPU cores (48 px, batch 16) runs of 1 vs 256 copies went either way (72/90, 80/66).
+# Histogram copies (reductions.histogram) under JAX, measured on VGG16 at 150 px, batch 128:
+# on an H200 (2026-11-26) 1 copy 321 img/s, 256 copies 1094, 2048 copies 1117 (no histogram
+# at all 1356). On an H100 (2026-11-27, after the other fixes; predict 2249 img/s): 2048 copies
+# with bin 0 counted apart 1749, 256 copies 1803, 2048 without counting bin 0 apart 1784, no
+# histogram 2053: one sample each, within run-to-run noise of each other.
+# On 2 CPU cores (48 px, batch 16) runs of 1 vs 256 copies went either way (72/90, 80/66).
 JAX_HIST_COPIES_GPU = 2048
 JAX_HIST_COPIES_CPU = 1  # no gain measurable on 2 CPU cores (noise either way)
 
