@@ -149,9 +149,12 @@ def test_the_comparison_can_fail(tmp_path):
         _compare_spectrum(spectrum, moved)
 
 
-def _small_model(path: Path) -> Path:
+def _small_model(path: Path, relu_bias: float = 50.0) -> Path:
     """A 3-class model with the activations the issue names: BatchNorm, tanh, LeakyReLU, gelu,
-    swish, a nested Sequential, and a ReLU layer far from zero."""
+    swish, a nested Sequential, and a ReLU layer far from zero (bias ``relu_bias``).
+
+    That bias saturates the softmax head: scores are 0 or 1 to the last bit, and ROC AUC's
+    ties then hang on the device's rounding (0.5 on a CPU, 0.435 on an H100)."""
     from tlexplorer.quiet import import_keras
 
     keras = import_keras()
@@ -169,7 +172,7 @@ def _small_model(path: Path) -> Path:
     x = keras.layers.Dense(10, activation="gelu")(x)
     x = keras.layers.Dense(8, activation="swish")(x)
     x = keras.layers.Dense(6, activation="relu",
-                           bias_initializer=keras.initializers.Constant(50.0))(x)
+                           bias_initializer=keras.initializers.Constant(relu_bias))(x)
     outputs = keras.layers.Dense(3, activation="softmax")(x)
     model = keras.Model(inputs, outputs)
     model.save(path)
@@ -251,5 +254,35 @@ def test_skewness_is_exact_under_jax_too():
     mean/std > 1000, activations exact in float32)."""
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     proc = subprocess.run([sys.executable, "-c", _EXACT_SKEWNESS_UNDER_JAX],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
+
+
+_GPU_HISTOGRAM_UNDER_JAX = """
+import numpy as np
+from tlexplorer.capture import reductions
+from tlexplorer.capture.result import HIST_BINS
+from tlexplorer.quiet import backend_name, import_keras
+ops = import_keras().ops
+assert backend_name() == "jax"
+rng = np.random.default_rng(5)
+# mostly bin 0 (a ReLU layer's zeros), some in every other bin, the last bin included; odd n
+index = np.where(rng.random(40001) < 0.7, 0, rng.integers(1, HIST_BINS, 40001)).astype(np.int32)
+index[:3] = [HIST_BINS - 1, 1, 0]
+want = np.bincount(index, minlength=HIST_BINS)
+for copies in (1, 2, 7, 2048):
+    got = np.asarray(reductions.histogram(ops, ops.convert_to_tensor(index), copies))
+    assert got.shape == (HIST_BINS,) and np.array_equal(got, want), copies
+allzero = np.zeros(1000, np.int32)
+assert np.asarray(reductions.histogram(ops, ops.convert_to_tensor(allzero), 64))[0] == 1000
+print("ok")
+"""
+
+
+def test_the_gpus_histogram_counts_what_the_plain_scatter_counts():
+    """The GPU's formulation (bin 0 by compare-and-sum, the rest spread over copies) gives
+    numpy's bincount exactly, whatever the number of copies."""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run([sys.executable, "-c", _GPU_HISTOGRAM_UNDER_JAX],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
