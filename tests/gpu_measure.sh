@@ -20,27 +20,37 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu
 
 # QUICK=1: tiny sizes, to check the script itself on a CPU
 configs=("150 128 4096" "150 32 2048" "224 128 4096" "224 32 2048"); train_images=3000
-demo=(--demo)
-if [ -n "${QUICK:-}" ]; then configs=("48 16 32"); train_images=40; demo=(--demo --preset smoke); fi
+demo=(--demo); profile=(--image-size 150 --batch 128 --steps 8)
+if [ -n "${QUICK:-}" ]; then
+    configs=("48 16 32"); train_images=40; demo=(--demo --preset smoke)
+    profile=(--image-size 48 --batch 16 --steps 2)
+fi
+# Each step has its own time limit, so one slow step cannot eat the others' time.
+limited() { local seconds=$1; shift; timeout -k 5 "$seconds" "$@"; }
 
-# 1. capture vs predict, VGG16 transfer model (random weights), the goal's case first
+# 1. what capture costs, part by part, in the goal's case (batch 128, 150 px)
+limited 150 "$py" tests/measure_gpu_capture.py "$out/profile.jsonl" "${profile[@]}" \
+    > "$out/profile.txt" 2>&1
+
+# 2. capture vs predict, VGG16 transfer model (random weights), the goal's case first
 for cfg in "${configs[@]}"; do
     set -- $cfg
-    tl bench --image-size "$1" --batch "$2" --images "$3" --json \
+    limited 90 "$py" -m tlexplorer bench --image-size "$1" --batch "$2" --images "$3" --json \
         > "$out/bench_${1}px_b${2}.json" 2> "$out/bench_${1}px_b${2}.err"
 done
 
-# 2. capture on the GPU gives the CPU's numbers
-"$py" -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py -s \
+# 3. capture on the GPU gives the CPU's numbers
+limited 150 "$py" -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py -s \
     > "$out/test_gpu.txt" 2>&1
 
-# 3. the demo suite end to end, in an empty workspace
+# 4. the paper preset's training cost: one epoch of each recipe on 3000 images at 150 px
+limited 120 "$py" -m tlexplorer bench --training --images "$train_images" --json \
+    > "$out/training.json" 2> "$out/training.err"
+
+# 5. the demo suite end to end, in an empty workspace (last: the longest, and cut off first)
 ws=$(mktemp -d)
 start=$EPOCHREALTIME
-tl report "${demo[@]}" --workspace "$ws" > "$out/demo.txt" 2>&1
+limited "${DEMO_LIMIT:-300}" "$py" -m tlexplorer report "${demo[@]}" --workspace "$ws" \
+    > "$out/demo.txt" 2>&1
 status=$?
 echo "exit $status wall_s $("$py" -c "print(round($EPOCHREALTIME - $start, 1))")" >> "$out/demo.txt"
-
-# 4. the paper preset's training cost: one epoch of each recipe on 3000 images at 150 px
-tl bench --training --images "$train_images" --json > "$out/training.json" \
-    2> "$out/training.err"
