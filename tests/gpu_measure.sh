@@ -4,8 +4,9 @@
 #   bash tests/gpu_measure.sh OUT_DIR
 #
 # Needs Python with JAX's CUDA build and Keras 3 (plus keras's small dependencies) importable;
-# tlexplorer itself from this checkout. Writes one JSON (or text) file per figure to OUT_DIR,
-# each as soon as it is known, so a run cut short keeps what it had.
+# tlexplorer itself from this checkout. Writes 7 files to OUT_DIR (the device tool brings back
+# at most 8), each figure as soon as it is known, so a run cut short keeps what it had:
+# gpu.txt, profile.jsonl, bench.jsonl, test_gpu.txt, training.json, demo.txt, errors.log.
 set -u
 out=${1:?usage: gpu_measure.sh OUT_DIR}
 mkdir -p "$out"
@@ -30,13 +31,13 @@ limited() { local seconds=$1; shift; timeout -k 5 "$seconds" "$@"; }
 
 # 1. what capture costs, part by part, in the goal's case (batch 128, 150 px)
 limited 150 "$py" tests/measure_gpu_capture.py "$out/profile.jsonl" "${profile[@]}" \
-    > "$out/profile.txt" 2>&1
+    > /dev/null 2>> "$out/errors.log"
 
 # 2. capture vs predict, VGG16 transfer model (random weights), the goal's case first
 for cfg in "${configs[@]}"; do
     set -- $cfg
     limited 90 "$py" -m tlexplorer bench --image-size "$1" --batch "$2" --images "$3" --json \
-        > "$out/bench_${1}px_b${2}.json" 2> "$out/bench_${1}px_b${2}.err"
+        >> "$out/bench.jsonl" 2>> "$out/errors.log"
 done
 
 # 3. capture on the GPU gives the CPU's numbers
@@ -45,7 +46,7 @@ limited 150 "$py" -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py -s \
 
 # 4. the paper preset's training cost: one epoch of each recipe on 3000 images at 150 px
 limited 120 "$py" -m tlexplorer bench --training --images "$train_images" --json \
-    > "$out/training.json" 2> "$out/training.err"
+    > "$out/training.json" 2>> "$out/errors.log"
 
 # 5. the demo suite end to end, in an empty workspace (last: the longest, and cut off first)
 ws=$(mktemp -d)
