@@ -209,3 +209,36 @@ def test_host_memory_does_not_grow_with_images():
     # Only per-image predictions and labels (a few hundred bytes with numpy overhead) may grow;
     # keeping activations would add 28.8 KB per image.
     assert (large - small) / extra_images < 400 < activations_per_image / 50
+
+
+@pytest.mark.parametrize("batch", [1, 5, 32])
+def test_topk_accumulator_equals_a_full_sort(batch):
+    """The running top-k (which sorts only units with a candidate that beats their k-th value)
+    equals one stable sort of all images: value descending, ties to the lower image index.
+    Many ties (small integers), zeros as from dead units, NaN and -inf included."""
+    from tlexplorer.capture.engine import _TopKAccumulator
+
+    rng = np.random.default_rng(batch)
+    images, units, k = 203, 40, 9
+    values = rng.integers(0, 6, (images, units)).astype(np.float32)
+    values[:, 0] = 0.0  # a dead unit: all ties
+    values[:, 1] = np.arange(images)  # rising: every batch enters
+    values[rng.random((images, units)) < 0.03] = np.nan
+    values[rng.random((images, units)) < 0.03] = -np.inf
+    values[:, 2] = np.nan  # never fires a number at all
+    values[:, 3] = np.nan  # fewer than k numbers: some of its top k stay empty
+    values[[4, 50, 51, 120], 3] = [2.0, 7.0, 7.0, 1.0]
+    acc = _TopKAccumulator(units, k)
+    for start in range(0, images, batch):
+        acc.update(values[start:start + batch], start)
+    for unit in range(units):
+        column = values[:, unit]
+        finite = [i for i in range(images) if not np.isnan(column[i])]
+        want = sorted(finite, key=lambda i: (-column[i], i))[:k]
+        want_values = column[want].tolist()
+        # fewer than k numbers: the rest stays empty (-inf, index -1)
+        want += [-1] * (k - len(want))
+        want_values += [-np.inf] * (k - len(want_values))
+        got = acc.indices[unit].tolist()
+        assert got == want, (unit, got, want)
+        assert acc.values[unit].tolist() == want_values, unit

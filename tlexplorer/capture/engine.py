@@ -67,15 +67,31 @@ class _TopKAccumulator:
         self.indices = np.full((units, k), -1, dtype=np.int64)
 
     def update(self, image_max: np.ndarray, first_index: int) -> None:
-        batch = image_max.shape[0]
-        values = np.concatenate([self.values, image_max.T.astype(np.float32)], axis=1)
-        idx = np.concatenate(
-            [self.indices, np.broadcast_to(np.arange(first_index, first_index + batch),
-                                           (values.shape[0], batch))], axis=1)
+        new = image_max.T.astype(np.float32)
+        # Only an image that beats a unit's current k-th value can enter its top k (a tie
+        # loses to the earlier image already kept, and NaN never enters), so only the units
+        # with such candidates are sorted, and with only their candidates: after the first
+        # batches both are few. Sorting every unit's k + batch values was the host's main
+        # per-batch cost (23 of about 30 ms for VGG16 at batch 128).
+        mask = new > self.values[:, -1:]
+        rows = np.flatnonzero(mask.any(axis=1))
+        if rows.size == 0:
+            return
+        mask = mask[rows]
+        counts = mask.sum(axis=1)
+        r, c = np.nonzero(mask)  # row-major: images in order within each unit
+        slot = np.arange(r.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        # Unused slots: -inf with the largest index, behind every kept entry.
+        cand_values = np.full((rows.size, int(counts.max())), -np.inf, dtype=np.float32)
+        cand_idx = np.full(cand_values.shape, np.iinfo(np.int64).max, dtype=np.int64)
+        cand_values[r, slot] = new[rows[r], c]
+        cand_idx[r, slot] = first_index + c
+        values = np.concatenate([self.values[rows], cand_values], axis=1)
+        idx = np.concatenate([self.indices[rows], cand_idx], axis=1)
         # Stable: ties keep the earlier image (lower index), so results are deterministic.
         order = np.lexsort((idx, -values), axis=1)[:, : self.k]
-        self.values = np.take_along_axis(values, order, axis=1)
-        self.indices = np.take_along_axis(idx, order, axis=1)
+        self.values[rows] = np.take_along_axis(values, order, axis=1)
+        self.indices[rows] = np.take_along_axis(idx, order, axis=1)
 
 
 class Capturer:
