@@ -296,7 +296,7 @@ def _fake_maps(channels: dict[str, int]):
     c + i/1000 (dense layers give (1, 1, C)); records each call."""
     calls = []
 
-    def feature_maps(model, image, layer, probe=None):
+    def feature_maps(model, image, layer, probe=None, preprocess="none"):
         calls.append(layer)
         c = channels[layer]
         shape = (1, 1, c) if layer == "dense" else (6, 6, c)

@@ -85,7 +85,7 @@ def test_feature_maps_view(snap_compare, cached_workspace, monkeypatch):
     """
     import numpy as np
 
-    def feature_maps(model, image, layer, probe=None):
+    def feature_maps(model, image, layer, probe=None, preprocess="none"):
         ramp = np.linspace(0.0, 1.0, 8, dtype=np.float32)[None, :, None]
         return np.broadcast_to(ramp * np.arange(8, dtype=np.float32), (8, 8, 8)).copy()
 

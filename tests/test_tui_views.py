@@ -63,7 +63,7 @@ def _vgg_layers() -> list[tuple[str, int, list[int]]]:
 @pytest.fixture
 def fake_forward(monkeypatch):
     """Feature maps without TensorFlow: the models are not loaded, maps are made up."""
-    def feature_maps(model, image, layer, probe=None):
+    def feature_maps(model, image, layer, probe=None, preprocess="none"):
         return np.ones((4, 4, 8), np.float32) * float(np.mean(image)) / 255
 
     monkeypatch.setattr("tlexplorer.capture.featuremaps.feature_maps", feature_maps)

@@ -23,7 +23,8 @@ from tlexplorer.quiet import backend_name
 
 EPILOG = """\
 commands:
-  (none)    open the explorer (a terminal app) on the workspace
+  (none)    open the explorer (a terminal app) on the workspace's five models, or on your
+            own: tlexplorer A.keras B.keras … --data DIR (1 to 16 models side by side)
   train     train the five models headless, writing WORKSPACE/models/<suite>/
   report    capture activations (cached in WORKSPACE/cache/) and write CSV reports
   analyze   the same report for any one .keras model on any image folder
@@ -168,6 +169,28 @@ def _add_figures(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_model_reading(p: argparse.ArgumentParser, defaults: bool = False) -> None:
+    """How to feed and read a model of your own: batch, pixels, outputs. ``defaults=False``
+    leaves them None, so a command can tell they were given without model files."""
+    p.add_argument("--batch", type=_positive_int, default=32 if defaults else None,
+                   metavar="B", help="images per capture batch (default: 32)")
+    p.add_argument(
+        "--preprocess",
+        choices=PREPROCESS_MODES,
+        default="none" if defaults else None,
+        help="what the model expects as input: none = RGB 0..255 (default; models with their "
+        "own Rescaling layer), unit = 0..1, tf = -1..1, caffe = BGR minus ImageNet means "
+        "(keras.applications VGG16/ResNet50), torch = ImageNet mean/std",
+    )
+    p.add_argument(
+        "--outputs",
+        choices=("auto", "probabilities", "logits"),
+        default="auto" if defaults else None,
+        help="how to read the model's outputs: auto (default) reads a sigmoid/softmax output "
+        "layer as probabilities and a linear one as logits",
+    )
+
+
 def _add_tau(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tau",
@@ -201,6 +224,7 @@ def _keep_top_level_values(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="tlexplorer",
+        usage="%(prog)s [MODEL.keras ...] [--data DIR | --demo] [options] [COMMAND ...]",
         description="Look inside transfer-learning image classifiers: neural network utilization\n"
         "(dead units), activation spectrum and activation range, per layer.\n\n"
         f"Keras backend: {backend_name()} (KERAS_BACKEND, else ~/.keras/keras.json, else "
@@ -215,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(parser)
     _add_vgg_weights(parser, "local VGG16 notop weights, if the explorer must train the paper "
                              "preset's models first")
+    _add_model_reading(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
 
     train = sub.add_parser(
@@ -252,10 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
         "skipped_images.csv; figures/ (the poster's Figures 5-7, per-model panels, weight "
         "shift, top-image montages; PNG and SVG) and index.html, one self-contained page.",
     )
+    report.add_argument(
+        "model_files", nargs="*", type=Path, metavar="MODEL.keras",
+        help="your own models instead of the five (with --data DIR: captured over every "
+        "image of its class sub-folders; one row per model, named by file stem)")
     _add_workspace(report)
     _add_source(report, required=False)
     _add_tau(report)
     _add_overrides(report)
+    _add_model_reading(report)
     report.add_argument(
         "--out",
         type=Path,
@@ -296,22 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder whose cache/ holds capture results (default: .)",
     )
-    analyze.add_argument("--batch", type=_positive_int, default=32, metavar="B")
-    analyze.add_argument(
-        "--preprocess",
-        choices=PREPROCESS_MODES,
-        default="none",
-        help="what the model expects as input: none = RGB 0..255 (default; models with their "
-        "own Rescaling layer), unit = 0..1, tf = -1..1, caffe = BGR minus ImageNet means "
-        "(keras.applications VGG16/ResNet50), torch = ImageNet mean/std",
-    )
-    analyze.add_argument(
-        "--outputs",
-        choices=("auto", "probabilities", "logits"),
-        default="auto",
-        help="how to read the model's outputs: auto (default) reads a sigmoid/softmax output "
-        "layer as probabilities and a linear one as logits",
-    )
+    _add_model_reading(analyze, defaults=True)
     analyze.add_argument("--verbose", action="store_true")
     _add_tau(analyze)
     _add_figures(analyze)
@@ -446,6 +461,8 @@ def cmd_train(args) -> int:
 
 def cmd_report(args) -> int:
     """Train what is missing (with --demo/--data), capture each model, write the CSV files."""
+    if getattr(args, "model_files", None):
+        return _report_models(args)
     from tlexplorer.console import EventDisplay, console, print_summary
     from tlexplorer.report import EXIT_PARTIAL, describe_written, write_reports
     from tlexplorer.textsafe import safe
@@ -488,6 +505,92 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _reading(args) -> dict:
+    """Batch, pixels and outputs of a model of the user's own, defaults filled in."""
+    return {"batch": int(getattr(args, "batch", None) or 32),
+            "preprocess": getattr(args, "preprocess", None) or "none",
+            "outputs": getattr(args, "outputs", None) or "auto"}
+
+
+SUITE_ONLY = (("demo", "--demo"), ("preset", "--preset"), ("image_size", "--image-size"),
+              ("split", "--split"), ("seed", "--seed"), ("vgg_weights", "--vgg-weights"))
+
+
+def _check_model_set_args(args) -> None:
+    """Model files need --data and none of the five-model suite's options; the model-reading
+    options need model files (or ``analyze``)."""
+    files = getattr(args, "model_files", None) or []
+    if files:
+        given = [flag for dest, flag in SUITE_ONLY if getattr(args, dest, None)]
+        if given:
+            raise UserError(f"{given[0]} is an option of the five-model suite, not of your own "
+                            "MODEL.keras files")
+        if getattr(args, "data", None) is None:
+            raise UserError("MODEL.keras files need --data DIR: the images to capture them over "
+                            "(one sub-folder per class)")
+        from tlexplorer.modelset import check_model_paths
+
+        check_model_paths(files)
+        return
+    if args.command in (None, "report"):
+        given = [f"--{o}" for o in ("batch", "preprocess", "outputs")
+                 if getattr(args, o, None) is not None]
+        if given:
+            raise UserError(f"{given[0]} reads a model of your own: give MODEL.keras files "
+                            "(tlexplorer [report] A.keras B.keras --data DIR)")
+
+
+def _model_set_request(args):
+    from tlexplorer.workbench import ModelSetRequest
+
+    return ModelSetRequest(models=tuple(Path(f) for f in args.model_files),
+                           data=Path(args.data), workspace=Path(args.workspace),
+                           **_reading(args))
+
+
+def _report_models(args) -> int:
+    """``tlexplorer report A.keras B.keras --data DIR``: the same reports for your models."""
+    from tlexplorer.console import EventDisplay, console, print_summary
+    from tlexplorer.report import EXIT_PARTIAL, describe_written, write_reports
+    from tlexplorer.textsafe import safe
+    from tlexplorer.workbench import MONTAGE_SIZE, run_models
+
+    with EventDisplay() as display:
+        outcome = run_models(_model_set_request(args), display)
+    suite, source, results = outcome.suite, outcome.source, outcome.results
+    assert suite is not None and source is not None
+    if not results:
+        first = outcome.failed[0]
+        raise UserError(f"none of the {len(suite.slots)} models could be captured "
+                        f"({safe(first.label)}: {safe(first.error)})")
+    names = source.files()[0]
+    if any(r.n_images != len(names) for r in results):  # cannot happen: one decoder
+        names = None
+    skipped = source.skipped_images()
+    if skipped:
+        console.print(f"{len(skipped)} files left out (listed with the reason in "
+                      "skipped_images.csv)")
+    out = args.out or (Path(args.workspace) / "reports")
+    with console.status("writing the reports…") as status:
+        written = write_reports(
+            results, out, _tau(args), weight_shift=outcome.weight_shift, image_names=names,
+            skipped_images=skipped,
+            read_images=(lambda idx: source.test_images(idx, MONTAGE_SIZE)) if names else None,
+            images_note="" if names else "no top-image montages: the captured images cannot "
+                        "be matched to their files",
+            figures=args.figures, title=f"tlexplorer report: {len(results)} models",
+            progress=lambda text: status.update(f"{safe(text)}…"))
+    print_summary(console, results, _tau(args))
+    console.print(f"wrote {describe_written(written)} to {safe(out)}")
+    if args.figures:
+        console.print(f"open {safe((Path(out) / 'index.html').resolve())} in a browser")
+    if outcome.failed:
+        console.print(f"left out: {', '.join(safe(s.label) for s in outcome.failed)} (see "
+                      f"above); exit status {EXIT_PARTIAL}")
+        return EXIT_PARTIAL
+    return 0
+
+
 def cmd_analyze(args) -> int:
     """``tlexplorer analyze MODEL.keras --data DIR``: any model, any class-folder image set."""
     from tlexplorer.console import EventDisplay, console, print_summary
@@ -496,9 +599,7 @@ def cmd_analyze(args) -> int:
     from tlexplorer.workbench import AnalyzeRequest, analyze, file_image_reader
 
     request = AnalyzeRequest(model=Path(args.model), data=Path(args.data),
-                             workspace=Path(args.workspace), batch=int(args.batch),
-                             preprocess=getattr(args, "preprocess", "none"),
-                             outputs=getattr(args, "outputs", "auto"))
+                             workspace=Path(args.workspace), **_reading(args))
     with EventDisplay() as display:
         outcome = analyze(request, display)
     result, skipped = outcome.result, outcome.skipped_images
@@ -563,7 +664,7 @@ def cmd_explore(args) -> int:
         raise UserError(f"workspace is not a folder: {args.workspace}")
     if args.vgg_weights is not None and not args.vgg_weights.is_file():
         raise UserError(f"VGG16 weights file not found: {args.vgg_weights}")
-    if args.demo or args.data is not None:
+    if (args.demo or args.data is not None) and not args.model_files:
         from tlexplorer.workbench import resolve_preset
 
         resolve_preset(request_from_args(args))  # a bad --image-size: one line, app not started
@@ -636,21 +737,53 @@ def _misplaced_option(parser: argparse.ArgumentParser, argv: list[str]) -> str |
     return None
 
 
+def _take_model_files(parser: argparse.ArgumentParser, argv: list[str]
+                      ) -> tuple[list[Path], list[str]]:
+    """``tlexplorer A.keras B.keras --data DIR``: the ``.keras`` files before any command (the
+    explorer's own arguments, which argparse cannot mix with commands), and the rest."""
+    valued = {o for a in parser._actions if a.nargs != 0 for o in a.option_strings}
+    commands: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands.update(action.choices)
+    files: list[Path] = []
+    rest: list[str] = []
+    for i, token in enumerate(argv):
+        if token in commands or token == "--":
+            return files, rest + argv[i:]
+        value = i > 0 and argv[i - 1] in valued
+        if not value and not token.startswith("-") and token.endswith(".keras"):
+            files.append(Path(token))
+        else:
+            rest.append(token)
+    return files, rest
+
+
 def main(argv: list[str] | None = None) -> int:
     from tlexplorer.textsafe import safe
 
     parser = build_parser()
-    misplaced = _misplaced_option(parser, sys.argv[1:] if argv is None else list(argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    misplaced = _misplaced_option(parser, argv)
     if misplaced:
         parser.error(misplaced)
+    files, argv = _take_model_files(parser, argv)
     args = parser.parse_args(argv)
+    if files:
+        if args.command is not None:
+            parser.error(f"model files go after the command: 'tlexplorer {args.command} "
+                         f"{files[0]} … --data DIR'")
+        args.model_files = files
     from tlexplorer import quiet
 
     quiet.set_verbose(bool(getattr(args, "verbose", False)))
     if not quiet.is_verbose():
         warnings.filterwarnings("ignore")
+    if not hasattr(args, "model_files"):
+        args.model_files = []
     try:
         _check_folders(args)
+        _check_model_set_args(args)
         if args.command in LOCKED_COMMANDS:
             from tlexplorer.lock import workspace_lock
 

@@ -237,8 +237,12 @@ def draw_weight_shift(drawn: Drawn, rows: Sequence) -> None:
                       ha="right", fontsize=7)
         ax.set_ylabel("‖W − W₀‖ / ‖W₀‖")
         ax.set_title(f"model {model} (orange: trained, grey: frozen)", fontsize=9, loc="left")
-    fig.suptitle("Weight shift from the pretrained base, per layer")
-    _keep(drawn, fig, "weight_shift", "Weight shift per base layer", "Weight shift")
+    references = {str(w.reference) for w in rows}
+    against = (f"model {references.pop()}" if len(references) == 1 and "" not in references
+               else "the pretrained base")
+    fig.suptitle(f"Weight shift from {against}, per layer")
+    _keep(drawn, fig, "weight_shift", f"Weight shift per layer, against {against}",
+          "Weight shift")
 
 
 def draw_top_images(drawn: Drawn, result: CaptureResult, stem: str, read: ImageReader) -> None:
@@ -309,6 +313,13 @@ def draw_all(results: Sequence[CaptureResult], tau: float, weight_shift=None,
     import matplotlib
 
     matplotlib.use("Agg", force=False)  # no display: harmless where a GUI backend was chosen
+    # Names come from data (file stems, class folders, layers): "$" must stay a dollar sign,
+    # not start mathtext (an unbalanced one would stop the report).
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _draw_all(results, tau, weight_shift, read_images, images_note, progress)
+
+
+def _draw_all(results, tau, weight_shift, read_images, images_note, progress) -> Drawn:
     drawn = Drawn()
     say = progress or (lambda _text: None)
     say("drawing figures 5–7")

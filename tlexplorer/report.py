@@ -30,7 +30,7 @@ SKIPPED_COLUMNS = ["model", "layer", "layer_class", "reason"]
 CONFUSION_COLUMNS = ["model", "true", "predicted", "count"]
 SKIPPED_IMAGES_COLUMNS = ["image", "reason"]
 CLAIMS_COLUMNS = ["claim", "metric", "spearman_rho", "n", "holds"]
-WEIGHT_SHIFT_COLUMNS = ["model", "layer", "relative_shift", "cosine", "trainable"]
+WEIGHT_SHIFT_COLUMNS = ["model", "layer", "relative_shift", "cosine", "trainable", "reference"]
 TOP_IMAGES_COLUMNS = ["model", "layer", "unit", "rank", "test_index", "image", "activation",
                       "label", "predicted", "confidence"]
 ALL_LAYERS = "__all__"
@@ -197,7 +197,8 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
     if weight_shift is not None:
         files["weight_shift.csv"] = _csv(
             WEIGHT_SHIFT_COLUMNS,
-            [[w.model, w.layer, w.relative_shift, w.cosine, w.trainable] for w in weight_shift])
+            [[w.model, w.layer, w.relative_shift, w.cosine, w.trainable,
+              w.reference or "pretrained base"] for w in weight_shift])
     if weight_shift is None:  # an older run's file would pass for this run's
         (out_dir / "weight_shift.csv").unlink(missing_ok=True)
     # The set is replaced as a whole: every file is written to a temp file first, and only

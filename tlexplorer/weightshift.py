@@ -22,6 +22,7 @@ class LayerShift:
     relative_shift: float
     cosine: float
     trainable: bool
+    reference: str = ""  # the model it is measured against; "" the pretrained base
 
 
 def shift(trained: Sequence[np.ndarray], pretrained: Sequence[np.ndarray]) -> tuple[float, float]:

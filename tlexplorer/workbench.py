@@ -72,6 +72,25 @@ class AnalyzeRequest:
     outputs: str = "auto"
 
 
+@dataclass(frozen=True)
+class ModelSetRequest:
+    """The user's own ``.keras`` files side by side, captured over one image folder (class
+    sub-folders, or the Kaggle and PetImages layouts): see :mod:`tlexplorer.modelset`.
+    ``reference``: the model the others' weight shift is measured against (default: the first
+    usable one); ``recapture``: capture this model again, ignoring its cached result."""
+
+    models: tuple[Path, ...]
+    data: Path
+    workspace: Path = Path(".")
+    batch: int = 32
+    preprocess: str = "none"
+    outputs: str = "auto"
+    recapture: str | None = None
+    reference: str | None = None
+    weight_shift: bool = True
+    settings: dict = field(default_factory=capture_settings)
+
+
 # -- events ----------------------------------------------------------------------------------
 
 
@@ -133,10 +152,12 @@ class ModelFailed:
 
 @dataclass(frozen=True)
 class WeightShiftDone:
-    """The suite's weight shift rows, or why there are none (``error``)."""
+    """The suite's weight shift rows, or why there are none (``error``); ``reference``: the
+    model label they are measured against ("" for the suite's pretrained base)."""
 
     rows: list | None
     error: str = ""
+    reference: str = ""
 
 
 Event = Info | Warn | Phase | TrainEvent | CaptureStep | SuiteReady | ModelDone | ModelFailed \
@@ -331,7 +352,7 @@ def run(request: Request, emit: Emit = _ignore, cancel: CancelToken | None = Non
     assert outcome.suite is not None
     if request.weight_shift and request.recapture is None:
         _check(cancel)
-        outcome.weight_shift = _weight_shift(outcome.suite, request.vgg_weights, emit)
+        outcome.weight_shift = suite_weight_shift(outcome.suite, request.vgg_weights, emit)
     return outcome
 
 
@@ -379,7 +400,7 @@ def _result_of(suite: Suite, slot: ModelSlot, request: Request, outcome: Outcome
     emit(ModelDone(label, result, cached=False))
 
 
-def _weight_shift(suite: Suite, vgg_weights: Path | None, emit: Emit) -> list | None:
+def suite_weight_shift(suite: Suite, vgg_weights: Path | None, emit: Emit) -> list | None:
     """The suite's weight shift, cached; None (with the reason emitted) when it cannot be had."""
     from tlexplorer import weightshift
     from tlexplorer.zoo import RECIPES
@@ -399,6 +420,103 @@ def _weight_shift(suite: Suite, vgg_weights: Path | None, emit: Emit) -> list | 
         emit(WeightShiftDone(None, f"weight shift failed: {type(exc).__name__}: {exc}"))
         return None
     emit(WeightShiftDone(rows))
+    return rows
+
+
+# -- the user's own models side by side ------------------------------------------------------
+
+
+def run_models(request: ModelSetRequest, emit: Emit = _ignore,
+               cancel: CancelToken | None = None) -> Outcome:
+    """Open the user's model files as a suite (:mod:`tlexplorer.modelset`), capture each (cached
+    results first), then the weight shift against the reference model.
+
+    A file that is missing, not a ``.keras`` file, unreadable by Keras or unfit for the data
+    (input shape, channels, outputs) is reported (:class:`ModelFailed`, with the reason) and the
+    others go on. Raises :class:`UserError` for a bad folder or call, :class:`Cancelled` when
+    ``cancel`` is set.
+    """
+    from tlexplorer.inputs import check_preprocess
+    from tlexplorer.modelset import check_model_paths, open_model_set, scan_folder
+
+    paths = tuple(Path(p) for p in request.models)
+    check_model_paths(paths)
+    preprocess = check_preprocess(request.preprocess)
+    emit(Phase("", "reading the image folder"))
+    source = scan_folder(request.data, progress=lambda text: emit(Phase("", text)))
+    emit(Info(f"data: {safe(source.description)}, {len(source.records)} images"))
+    settings = {**request.settings, "batch": int(request.batch), "preprocess": preprocess,
+                "outputs": request.outputs}
+    suite = open_model_set(request.workspace, paths, source, settings)
+    outcome = Outcome(suite, source=source)
+    emit(SuiteReady(suite, "", source))
+    for slot in suite.slots:
+        _check(cancel)
+        if request.recapture is not None and slot.label != request.recapture:
+            continue
+        if slot.meta is None:
+            slot.error = slot.status
+            outcome.failed.append(slot)
+            emit(ModelFailed(slot.label, slot.status))
+            continue
+        try:
+            result, cached, skipped = capture_or_load(
+                slot.files.model_path, slot.label, source, request.workspace, request.batch,
+                preprocess, emit, cancel, recapture=request.recapture is not None)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
+            reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            slot.error, slot.result = " ".join(reason.split())[:400], None
+            outcome.failed.append(slot)
+            emit(ModelFailed(slot.label, slot.error))
+            continue
+        # A file either decodes or not, at any size: every model skips the same files, so
+        # test index i is the same image for all of them.
+        source.left_out.update(dict(skipped))
+        result.model_label, result.model_name, result.outputs = \
+            slot.label, slot.name, request.outputs
+        slot.result, slot.error = result, None
+        if cached:
+            outcome.cached += 1
+        else:
+            outcome.captured += 1
+        for line in reading_notes(result):
+            emit(Warn(line) if ": warning: " in line else Info(line))
+        emit(ModelDone(slot.label, result, cached=cached))
+    if request.weight_shift and request.recapture is None:
+        _check(cancel)
+        outcome.weight_shift = weight_shift_against(suite, request.reference, emit)
+    return outcome
+
+
+def default_reference(suite: Suite) -> str | None:
+    """The model a model set's weight shift is measured against by default: the first one
+    captured."""
+    return next((s.label for s in suite.slots if s.result is not None), None)
+
+
+def weight_shift_against(suite: Suite, reference: str | None, emit: Emit = _ignore) -> list | None:
+    """Weight shift of every other model of ``suite`` against model ``reference`` (default
+    :func:`default_reference`), per layer of the same name and weight shapes; cached. None,
+    with the reason emitted, when it cannot be had."""
+    from tlexplorer.modelset import pair_weight_shift
+
+    reference = reference or default_reference(suite)
+    if reference is None:
+        emit(WeightShiftDone(None, "weight shift: no model could be captured"))
+        return None
+    try:
+        emit(Phase("", f"weight shift: comparing the models' layers with model {reference}"))
+        rows = pair_weight_shift(suite, reference)
+    except UserError as exc:
+        emit(WeightShiftDone(None, str(exc), reference))
+        return None
+    except Exception as exc:  # noqa: BLE001 - shown to the user; the results stand without it
+        emit(WeightShiftDone(None, f"weight shift failed: {type(exc).__name__}: {exc}",
+                             reference))
+        return None
+    emit(WeightShiftDone(rows, "", reference))
     return rows
 
 
@@ -425,25 +543,42 @@ def check_model_fits(model, class_names: list[str], label: str) -> int:
 def analyze(request: AnalyzeRequest, emit: Emit = _ignore,
             cancel: CancelToken | None = None) -> AnalyzeOutcome:
     """Capture (or load from the workspace's cache) one model over a class-folder image set."""
-    from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, save_result
-    from tlexplorer.data.layouts import scan_dataset
-    from tlexplorer.data.split import compute_fingerprint
-    from tlexplorer.suite import file_sha256
+    from tlexplorer.modelset import scan_folder
 
     model_path = Path(request.model)
     if not model_path.is_file():
         raise UserError(f"model file not found: {safe(model_path)}")
     label = model_path.name
     emit(Phase(label, "reading the image folder"))
-    scan = scan_dataset(request.data)
-    records = list(scan.records)
-    fingerprint = compute_fingerprint(0, scan.class_names, [[], [], records])
-    settings = {**capture_settings(), "batch": int(request.batch),
-                "preprocess": request.preprocess}
-    path = cache_path(request.workspace, cache_key(file_sha256(model_path), fingerprint, settings))
+    source = scan_folder(request.data)
+    result, cached, decode_skipped = capture_or_load(
+        model_path, label, source, request.workspace, request.batch, request.preprocess,
+        emit, cancel)
+    result.model_label = label
+    result.outputs = request.outputs
+    emit(ModelDone(label, result, cached=cached))
+    left_out = {rel for rel, _ in decode_skipped}
+    used = [r for r in source.records if r.rel not in left_out]
+    names = [str(r.path) for r in used] if len(used) == result.n_images else None
+    skipped = sorted([*source.scan_skipped, *decode_skipped])
+    return AnalyzeOutcome(result, cached, names, skipped, reading_notes(result))
+
+
+def capture_or_load(model_path: Path, label: str, source, workspace: Path, batch: int,
+                    preprocess: str, emit: Emit, cancel: CancelToken | None,
+                    recapture: bool = False) -> tuple[CaptureResult, bool, list]:
+    """One model file over every image of ``source`` (a :class:`~tlexplorer.modelset.
+    ModelSetSource`): ``(result, cached, files the decoder skipped)``, from the workspace's
+    cache (keyed by the file's content, the images' and the settings) unless ``recapture``."""
+    from tlexplorer.cache import CacheError, cache_key, cache_path, load_result, save_result
+    from tlexplorer.suite import file_sha256
+
+    settings = {**capture_settings(), "batch": int(batch), "preprocess": preprocess}
+    path = cache_path(workspace, cache_key(file_sha256(model_path), source.fingerprint,
+                                           settings))
     result = None
     decode_skipped: list[tuple[str, str]] = []
-    if path.is_file():
+    if path.is_file() and not recapture:
         try:
             result, extra = load_result(path)
             decode_skipped = [(str(rel), str(why)) for rel, why in extra["skipped_images"]]
@@ -453,43 +588,36 @@ def analyze(request: AnalyzeRequest, emit: Emit = _ignore,
     cached = result is not None
     if result is None:
         _check(cancel)
-        result, decode_skipped = _capture_file(request, model_path, scan, records, settings,
-                                               emit, cancel)
+        result, decode_skipped = _capture_file(model_path, label, source, settings, emit,
+                                               cancel)
         save_result(path, result, extra={"model_file": str(model_path),
                                          "skipped_images": [list(s) for s in decode_skipped]})
-    emit(ModelDone(label, result, cached=cached))
-    result.model_label = label
-    result.outputs = request.outputs
-    left_out = {rel for rel, _ in decode_skipped}
-    used = [r for r in records if r.rel not in left_out]
-    names = [str(r.path) for r in used] if len(used) == result.n_images else None
-    skipped = sorted([*scan.skipped_files, *decode_skipped])
-    return AnalyzeOutcome(result, cached, names, skipped, reading_notes(result))
+    return result, cached, decode_skipped
 
 
-def _capture_file(request: AnalyzeRequest, model_path: Path, scan, records, settings: dict,
-                  emit: Emit, cancel: CancelToken | None):
+def _capture_file(model_path: Path, label: str, source, settings: dict, emit: Emit,
+                  cancel: CancelToken | None):
     from tlexplorer.capture.engine import Capturer
     from tlexplorer.data.decode import decoded_batches
     from tlexplorer.zoo import load_model
 
-    label = model_path.name
+    records = source.records
     emit(Phase(label, "loading the model"))
     model = load_model(model_path)
-    size = check_model_fits(model, list(scan.class_names), safe(label))
+    size = check_model_fits(model, list(source.class_names), safe(label))
     emit(Phase(label, "building the probe"))
     capturer = Capturer(model, epsilon=settings["epsilon"], topk=settings["topk"],
-                        preprocess=request.preprocess)
+                        preprocess=settings["preprocess"])
     skipped: list[tuple[str, str]] = []
     batches = decoded_batches([r.path for r in records], [r.label for r in records], size,
-                              request.batch,
+                              settings["batch"],
                               on_skip=lambda i, why: skipped.append((records[i].rel, why)))
     result = capturer.run(batches, total_images=len(records),
                           progress=lambda p: emit(CaptureStep(label, p)), cancel=cancel,
                           model_label=label, model_name=model.name,
-                          class_names=list(scan.class_names))
+                          class_names=list(source.class_names))
     if result.n_images == 0:
-        raise UserError(f"none of the {len(records)} image files in {safe(scan.root)} "
+        raise UserError(f"none of the {len(records)} image files in {safe(source.root)} "
                         "could be decoded")
     return result, skipped
 
@@ -535,7 +663,7 @@ def image_files_of(suite: Suite) -> tuple[list[str] | None, str]:
     The synthetic demo has no files. For real data the names come from the recorded split; if
     the data folder is gone or changed, the reports are still written, without file names.
     """
-    if suite.info.kind != "folder":
+    if suite.info.kind not in ("folder", "files"):
         return None, ""
     try:
         source = suite_test_source(suite)

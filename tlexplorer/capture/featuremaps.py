@@ -8,11 +8,15 @@ from tlexplorer.capture.probe import Probe, build_probe
 from tlexplorer.quiet import import_keras
 
 
-def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = None) -> np.ndarray:
+def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = None,
+                 preprocess: str = "none") -> np.ndarray:
     """The output of probed layer ``layer`` for one image, as (H, W, C) (or (1, 1, C) for Dense).
 
-    ``image`` is uint8/float pixels (H, W, 3) as the model's input expects them (0..255).
+    ``image`` is uint8/float RGB pixels 0..255 (H, W, 3) at the model's input size, fed as
+    capture feeds them (``preprocess``: :mod:`tlexplorer.inputs`).
     """
+    from tlexplorer.inputs import apply_preprocess
+
     keras = import_keras()
     probe = probe or build_probe(model)
     names = [p.name for p in probe.layers]
@@ -21,7 +25,9 @@ def feature_maps(model, image: np.ndarray, layer: str, probe: Probe | None = Non
     index = names.index(layer)
     inputs = probe.model.inputs
     single = keras.Model(inputs[0] if len(inputs) == 1 else inputs, probe.model.outputs[index])
-    out = single(np.asarray(image, np.float32)[None], training=False)
+    x = apply_preprocess(keras.ops.convert_to_tensor(np.asarray(image, np.float32)[None]),
+                         preprocess)
+    out = single(x, training=False)
     out = keras.ops.convert_to_numpy(out)[0]
     channel_axis = probe.layers[index].channel_axis - 1
     if out.ndim == 1:

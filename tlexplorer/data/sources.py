@@ -109,15 +109,21 @@ class FolderSource:
     def test_labels(self) -> np.ndarray:
         return self.files("test")[1]
 
-    def test_images(self, indices: np.ndarray | list[int]) -> np.ndarray:
-        """Chosen test images as uint8 at the model's size, decoded exactly as for capture."""
+    def test_file(self, index: int) -> str:
+        """Test image ``index``'s file, relative to the data folder."""
+        return self.split.test[int(index)].rel
+
+    def test_images(self, indices: np.ndarray | list[int], size: int | None = None) -> np.ndarray:
+        """Chosen test images as uint8 at the model's size (or ``size``), decoded exactly as
+        for capture."""
         from tlexplorer.data.decode import ImageDecodeError, decode_image
 
         records = self.split.test
-        out = np.zeros((len(indices), self.image_size, self.image_size, 3), dtype=np.uint8)
+        size = int(size or self.image_size)
+        out = np.zeros((len(indices), size, size, 3), dtype=np.uint8)
         for i, idx in enumerate(indices):
             try:
-                pixels = decode_image(records[int(idx)].path, self.image_size)
+                pixels = decode_image(records[int(idx)].path, size)
             except ImageDecodeError:
                 continue  # a file changed since the split: shown black rather than failing
             out[i] = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
@@ -187,4 +193,8 @@ def source_from_json(obj: dict[str, Any]) -> DataSource:
         root = Path(obj["root"])
         split = split_from_json(root, obj["split"])
         return FolderSource(root, int(obj["image_size"]), split, obj.get("layout", "unknown"))
+    if kind == "files":  # the user's own models over a folder (tlexplorer.modelset)
+        from tlexplorer.modelset import source_from_record
+
+        return source_from_record(obj)
     raise UserError(f"unknown data source kind {kind!r} in suite metadata")

@@ -57,7 +57,8 @@ class ExplorerApp(App):
     def __init__(self, workspace: Path, *, demo: bool = False, data: Path | None = None,
                  preset: str | None = None, tau: float | None = None,
                  image_size: int | None = None, split: tuple[int, int, int] | None = None,
-                 vgg_weights: Path | None = None) -> None:
+                 vgg_weights: Path | None = None, models: list[Path] | None = None,
+                 reading: dict | None = None) -> None:
         super().__init__()
         from tlexplorer.quiet import backend_name
 
@@ -69,6 +70,11 @@ class ExplorerApp(App):
         self.preset_overrides = {k: v for k, v in (("image_size", image_size),
                                                    ("split", split)) if v}
         self.vgg_weights = vgg_weights
+        # the user's own model files (tlexplorer A.keras B.keras --data DIR), and how to feed
+        # and read them (batch, preprocess, outputs); None: the workspace's five-model suite
+        self.models = [Path(m) for m in models] if models else None
+        self.reading = dict(reading or {})
+        self.shift_reference: str | None = None  # None: the default (base, or first model)
         self.tau = metrics.DEFAULT_TAU if tau is None else tau
         self.settings = session.capture_settings()
         self.suite: Suite | None = None
@@ -165,7 +171,13 @@ class ExplorerApp(App):
         """Run the workbench (:mod:`tlexplorer.workbench`) and turn its events into messages."""
         from tlexplorer import workbench
 
-        if recapture is None:
+        if self.models is not None:
+            request = workbench.ModelSetRequest(
+                tuple(self.models), self.data, self.workspace, recapture=recapture,
+                reference=self.shift_reference, settings=self.settings, **self.reading)
+            run = workbench.run_models
+        elif recapture is None:
+            run = workbench.run
             request = workbench.Request(
                 self.workspace, demo=self.demo, data=self.data, preset=self.preset_name,
                 image_size=self.preset_overrides.get("image_size"),
@@ -173,11 +185,12 @@ class ExplorerApp(App):
                 start_demo_if_empty=True, settings=self.settings)
         else:
             assert self.suite is not None
+            run = workbench.run
             request = workbench.Request(self.workspace, suite=self.suite.name,
                                         vgg_weights=self.vgg_weights, recapture=recapture,
                                         settings=self.settings)
         try:
-            outcome = workbench.run(request, self._on_event, cancel)
+            outcome = run(request, self._on_event, cancel)
         except Cancelled:
             self.post_message(WorkFinished("cancelled", "cancelled — finished work is kept"))
         except UserError as exc:
@@ -206,7 +219,7 @@ class ExplorerApp(App):
         elif isinstance(event, wb.ModelFailed):
             self.post_message(ModelFailed(event.label, event.error))
         elif isinstance(event, wb.WeightShiftDone):
-            self.post_message(WeightShiftReady(event.rows, event.error))
+            self.post_message(WeightShiftReady(event.rows, event.error, event.reference))
         elif isinstance(event, wb.Warn):
             self._warn(event.text)
 
@@ -246,8 +259,9 @@ class ExplorerApp(App):
                 images, error = {}, f"cannot read the test images: {type(exc).__name__}: {exc}"
             self.post_message(ImagesReady(indices, generation, images, error))
 
-    def _read_test_images(self, indices: tuple[int, ...]) -> dict:
-        """Decode test images from the suite's recorded data source (no TensorFlow)."""
+    def _read_test_images(self, indices: tuple[int, ...], size: int | None = None) -> dict:
+        """Decode test images from the suite's recorded data source (no TensorFlow); at
+        ``size`` px where models differ in input size (the user's own)."""
         with self._source_lock:
             suite = self.suite
             if suite is None:
@@ -260,8 +274,20 @@ class ExplorerApp(App):
             bad = [i for i in indices if not 0 <= i < n]
             if bad:
                 raise UserError(f"test image {bad[0]} is not in the test set ({n} images)")
-            pixels = self._display_source.test_images(list(indices))
+            if size is None:
+                pixels = self._display_source.test_images(list(indices))
+            else:
+                pixels = self._display_source.test_images(list(indices), size=size)
         return {i: pixels[j] for j, i in enumerate(indices)}
+
+    def test_file(self, index: int) -> str | None:
+        """Test image ``index``'s file (relative to the data folder), where it has one."""
+        source = self._display_source
+        try:
+            return source.test_file(index) if source is not None and hasattr(
+                source, "test_file") else None
+        except (IndexError, ValueError):
+            return None
 
     def feature_maps_for(self, key: FeatureMapsKey) -> FeatureMapsReady | None:
         """The feature maps of ``key`` if computed (or why not); else None, and a worker starts."""
@@ -280,11 +306,15 @@ class ExplorerApp(App):
             if key != self._features_wanted or generation != self._generation:
                 return
             try:
-                image = self._read_test_images((key.image,))[key.image]
                 model, probe = self._model_for(key.model)
+                size = None
+                if self.models is not None:  # the user's models: each at its own input size
+                    size = int(model.inputs[0].shape[1])
+                image = self._read_test_images((key.image,), size)[key.image]
                 from tlexplorer.capture.featuremaps import feature_maps
 
-                maps = feature_maps(model, image, key.layer, probe)
+                maps = feature_maps(model, image, key.layer, probe,
+                                    preprocess=self.reading.get("preprocess", "none"))
             except UserError as exc:
                 self.post_message(FeatureMapsReady(key, generation, error=str(exc)))
             except Exception as exc:  # noqa: BLE001 - shown in the view
@@ -392,7 +422,37 @@ class ExplorerApp(App):
     def on_weight_shift_ready(self, message: WeightShiftReady) -> None:
         self.weight_shift = message.rows
         self.weight_shift_note = message.error
+        self.shift_reference = message.reference or None
+        if not self.busy:  # a weight shift of its own (w): its progress line ends here
+            against = f"model {message.reference}" if message.reference else "the base"
+            self.main.query_one(ProgressPanel).idle(
+                message.error or f"weight shift against {against}: done")
         self.main.refresh_views()
+
+    def shift_against(self, label: str | None) -> None:
+        """Measure the weight shift against model ``label`` (None: the default reference: the
+        pretrained base of a suite, the first model of your own)."""
+        if self.suite is None:
+            return
+        if self.busy:
+            self.notify("work is running: the weight shift follows when it is done",
+                        severity="warning")
+            return
+        self.shift_reference = label
+        self.weight_shift = None
+        self.weight_shift_note = ("weight shift against " + (f"model {label}" if label
+                                  else "the default reference") + ": computing…")
+        self.main.refresh_views()
+        self._shift_worker(self.suite, label)
+
+    @work(thread=True, group="shift", exclusive=True, exit_on_error=False)
+    def _shift_worker(self, suite, label: str | None) -> None:
+        from tlexplorer import workbench
+
+        if label is None and suite.info.kind != "files":
+            workbench.suite_weight_shift(suite, self.vgg_weights, self._on_event)
+        else:
+            workbench.weight_shift_against(suite, label, self._on_event)
 
     def on_images_ready(self, message: ImagesReady) -> None:
         if message.generation != self._generation or not self.screen_stack:
@@ -536,10 +596,12 @@ def _crash_report(app: App, workspace: Path) -> None:
 def create_app(workspace: Path, *, demo: bool = False, data: Path | None = None,
                preset: str | None = None, tau: float | None = None,
                image_size: int | None = None, split: tuple[int, int, int] | None = None,
-               vgg_weights: Path | None = None) -> ExplorerApp:
+               vgg_weights: Path | None = None, models: list[Path] | None = None,
+               reading: dict | None = None) -> ExplorerApp:
     """The one factory of the app, for the CLI and the tests."""
     return ExplorerApp(workspace, demo=demo, data=data, preset=preset, tau=tau,
-                       image_size=image_size, split=split, vgg_weights=vgg_weights)
+                       image_size=image_size, split=split, vgg_weights=vgg_weights,
+                       models=models, reading=reading)
 
 
 def run_app(args) -> int:
@@ -570,7 +632,11 @@ def run_app(args) -> int:
                          tau=getattr(args, "tau", None),
                          image_size=getattr(args, "image_size", None),
                          split=getattr(args, "split", None),
-                         vgg_weights=getattr(args, "vgg_weights", None))
+                         vgg_weights=getattr(args, "vgg_weights", None),
+                         models=getattr(args, "model_files", None) or None,
+                         reading={"batch": int(getattr(args, "batch", None) or 32),
+                                  "preprocess": getattr(args, "preprocess", None) or "none",
+                                  "outputs": getattr(args, "outputs", None) or "auto"})
         with redirect_fd2(log_dir / "tlexplorer.log"):
             app.run()
     finally:

@@ -34,7 +34,7 @@ KEYS: tuple[Key, ...] = (
     Key("right", "scroll_table(1)", "scroll right",
         "overview: scroll the table right (its scrollbar scrolls too)", "→"),
     Key("left", "scroll_table(-1)", "scroll left", "overview: scroll the table left", "←"),
-    Key("1,2,3,4,5", "select_model({key})", "model {key}", "select model {key}", "1–5"),
+    Key("1,2,3,4,5,6,7,8,9", "select_model({key})", "model {key}", "select model {key}", "1–9"),
     Key("l", "toggle_bins", "log/linear bins", "spectrum bins: log ↔ linear"),
     Key("m", "toggle_scope", "layer/model spectrum",
         "spectrum of the selected layer ↔ of the whole model (all layers)"),
@@ -58,7 +58,8 @@ KEYS: tuple[Key, ...] = (
         "overview table: accuracy, loss, F1, AUC, NNU, dormant %, skewness, range CV",
         footer="o table"),
     Key("w", "toggle_shift", "weight shift",
-        "weight shift of the transfer models' base layers (frozen: 0 ✓)"),
+        "weight shift per layer against the pretrained base (your own models: against the "
+        "first; frozen: 0 ✓); in the view, w again measures against the selected model"),
     Key("a", "toggle_claims", "claims",
         "the poster's claims, checked on these models (Spearman ρ)"),
     Key("i", "toggle_inputs", "top images",

@@ -72,12 +72,14 @@ class WorkFinished(Message):
 
 
 class WeightShiftReady(Message):
-    """The suite's weight shift is known (``rows``), or could not be had (``error``)."""
+    """The suite's weight shift is known (``rows``), or could not be had (``error``);
+    ``reference``: the model it is measured against ("": the suite's pretrained base)."""
 
-    def __init__(self, rows: list | None, error: str = "") -> None:
+    def __init__(self, rows: list | None, error: str = "", reference: str = "") -> None:
         super().__init__()
         self.rows = rows
         self.error = error
+        self.reference = reference
 
 
 class ImagesReady(Message):

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Static
 
 from tlexplorer import metrics, topimages
+from tlexplorer.textsafe import safe
 from tlexplorer.topimages import TopInput
 from tlexplorer.tui.commands import bindings
 from tlexplorer.tui.figures import COMPARE_METRICS, ModelFigures, fmt, index_ranges
@@ -192,14 +193,20 @@ class MainScreen(Screen):
         app = self.app
         table = self.query_one("#shift", WeightShiftTable)
         slot = app.slots[self.model_index] if app.slots else None
+        reference = app.shift_reference
+        if reference is None and app.suite is not None and app.suite.info.kind == "files":
+            from tlexplorer.workbench import default_reference
+
+            reference = default_reference(app.suite)
         if slot is None:
-            table.border_title = "weight shift of the transfer models' base layers"
+            table.border_title = "weight shift per layer"
             table.show(app.weight_shift, "", "no model yet: waiting for the suite to be opened "
                                              "or trained (see the status line)")
             return
-        table.border_title = f"weight shift of model {esc(slot.label)}: ‖W − W₀‖ / ‖W₀‖ and " \
-                             "cosine per base layer"
-        table.show(app.weight_shift, slot.label, app.weight_shift_note)
+        against = f"model {esc(reference)}" if reference else "the pretrained base"
+        table.border_title = f"weight shift: model {esc(slot.label)} from {against} " \
+                             f"(w: from model {esc(slot.label)})"
+        table.show(app.weight_shift, slot.label, app.weight_shift_note, reference)
 
     def refresh_details(self) -> None:
         """The selected model's confusion matrix, per-class accuracy and training curves."""
@@ -293,12 +300,16 @@ class MainScreen(Screen):
         tops = topimages.top_inputs(result, layer, self.unit_index)
         self.pick = self._pick_in(tops or [])
         elsewhere = tops and self.pick is None and not unit.dead
+        picked_file = (self.app.test_file(tops[self.pick].index)
+                       if tops and self.pick is not None else None)
         info = (f"unit {unit.unit}/{unit.units - 1} · {position} of {unit.units} "
                 f"{topimages.UNIT_ORDERS[self.unit_order]} · max {unit.max:.4g} · fired on "
                 f"{unit.fired} of {result.n_images} test images"
                 + (" · [b red]dead[/]" if unit.dead else "")
                 + (f" · the chosen test image #{self.fm_image} is not among them"
                    if elsewhere else "")
+                + (f" · picked: #{tops[self.pick].index} {esc(picked_file)}"
+                   if picked_file else "")
                 + f"\n{self._dead_units_text(fig, layer)}"
                 + "\n[dim][ ] next unit, { } ±10, < > dead unit, s unit order, n/p pick an "
                   f"image, f {'the chosen image’s' if elsewhere else 'its'} feature maps[/]")
@@ -356,7 +367,8 @@ class MainScreen(Screen):
                             f"test image #{image}"
         key = FeatureMapsKey(result.model_label, layer, image)
         state = self.app.feature_maps_for(key)
-        caption = [f"test image #{image}",
+        file = self.app.test_file(image)
+        caption = [f"test image #{image}" + (f" {safe(file)}" if file else ""),
                    prediction_text(result.class_names, label, predicted, confidence)]
         if state is None:
             view.show(None, "n/p: next/previous image", [],
@@ -572,7 +584,7 @@ class MainScreen(Screen):
             self.model_index = index
 
     def action_select_model(self, number: int) -> None:
-        """1-5: model N."""
+        """1-9: model N."""
         self._select(number - 1)
 
     def action_next_model(self) -> None:
@@ -661,7 +673,16 @@ class MainScreen(Screen):
         self.whole_model = not self.whole_model
 
     def action_toggle_shift(self) -> None:
-        self._toggle_view("shift")
+        """w: the weight shift view; in it, measure against the selected model (w on the
+        reference itself: back to the default reference)."""
+        if self.current_view != "shift":
+            self.open_view("shift")
+            return
+        app = self.app
+        if not app.slots:
+            return
+        label = app.slots[self.model_index].label
+        app.shift_against(None if label == app.shift_reference else label)
 
     def action_toggle_claims(self) -> None:
         self._toggle_view("claims")

@@ -25,14 +25,25 @@ class WeightShiftTable(DataTable):
         self.cursor_type = "row"
         self.add_columns("layer", "relative shift", "cosine", "trainable")
 
-    def show(self, rows: list[LayerShift] | None, model: str, note: str) -> None:
+    def show(self, rows: list[LayerShift] | None, model: str, note: str,
+             reference: str | None = None) -> None:
         """``rows`` of every model (None: not known yet or failed, ``note`` says why) for model
-        ``model`` ("" while no model is selected: ``note`` says what the view waits for)."""
+        ``model`` ("" while no model is selected: ``note`` says what the view waits for),
+        measured against model ``reference`` (None: the pretrained base)."""
         self.clear()
         mine = [r for r in rows or [] if r.model == model]
         if rows is None or not model or not mine:
-            self.border_subtitle = esc(note if rows is None or not model else (
-                f"model {model} is not a transfer model: no pretrained base to compare with"))
+            if rows is None or not model:
+                why = note
+            elif reference is None:
+                why = f"model {model} is not a transfer model: no pretrained base to compare with"
+            elif model == reference:
+                why = (f"model {model} is the reference: select another model (← →) to see "
+                       "how far it is from this one")
+            else:
+                why = (f"model {model} shares no layer (same name and weight shapes) with "
+                       f"model {reference}")
+            self.border_subtitle = esc(why)
             return
         self.border_subtitle = ""
         for row in mine:
