@@ -174,7 +174,8 @@ class MainScreen(Screen):
         app = self.app
         current = self.query_one("#views", ContentSwitcher).current
         if current == "compare":
-            self.query_one("#compare", CompareView).show(app.figures)
+            self.query_one("#compare", CompareView).show(
+                {s.label: app.figures[s.label] for s in app.slots if s.label in app.figures})
         elif current == "crosstab":
             self.query_one("#crosstab", LayerCompareTable).show(app.slots, app.figures,
                                                                  self.compare_metric)

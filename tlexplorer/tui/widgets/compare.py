@@ -21,7 +21,8 @@ class CompareView(Grid):
         yield TitledPlot(id="compare-range")
 
     def show(self, figures: dict[str, ModelFigures]) -> None:
-        labels = sorted(figures)
+        """``figures`` in the models' order (the suite's 1–5, or the files as given)."""
+        labels = list(figures)
         plot = self.query_one("#compare-nnu", TitledPlot)
         plot.set_titles(("NNU % per model", "NNU %"))
         nnu = plot.plt
