@@ -32,14 +32,15 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 async def measure(workspace: Path, size: tuple[int, int], repeats: int,
-                  images: bool = True) -> dict[str, list[float]]:
+                  images: bool = True, models: list[Path] | None = None,
+                  data: Path | None = None) -> dict[str, list[float]]:
     from textual._compositor import CompositorUpdate
 
     from tlexplorer.tui.app import create_app
 
     paints: list[float] = []
     t_create = time.perf_counter()
-    app = create_app(workspace)
+    app = create_app(workspace, models=models, data=data)
     real_display = app._display
 
     def display(screen, renderable) -> None:
@@ -51,7 +52,8 @@ async def measure(workspace: Path, size: tuple[int, int], repeats: int,
     app._display = display  # type: ignore[method-assign]
     out: dict[str, list[float]] = {}
     async with app.run_test(size=size) as pilot:
-        while not (app.outcome and paints and len(app.figures) == len(app.slots) > 0):
+        while not (app.outcome and paints and len(app.figures) == len(
+            [s for s in app.slots if s.trained]) > 0):
             await asyncio.sleep(0.002)
             if time.perf_counter() - t_create > 120:
                 raise SystemExit(f"no results after 120 s: {app.outcome!r}")
