@@ -46,7 +46,9 @@ def model_set(tmp_path_factory):
     for c, name in enumerate(("cat", "dog")):
         for i in range(7):
             write(data / name / f"{i}.png", png_bytes(seed=100 * c + i, size=40))
-    write(data / "dog" / "empty.png", b"")  # skipped by the decoder, listed with the reason
+    # skipped by the decoder and listed with the reason; early in the order, so it would shift
+    # the names of every later image if it were counted
+    write(data / "cat" / "00-empty.png", b"")
     shallow = _cnn(2, "shallow")
     shallow.save(root / "shallow.keras")
     _cnn(3, "deep").save(root / "deep.keras")
@@ -92,9 +94,9 @@ def test_report_writes_one_row_per_model_and_lists_the_others_with_their_reason(
     layers = {(r["model"], r["layer"]) for r in _rows(out / "layers.csv")}
     assert ("deep", "conv3") in layers and ("shallow", "conv3") not in layers
     # the file that does not decode is listed, and the top images name real files
-    assert [r["image"] for r in _rows(out / "skipped_images.csv")] == ["dog/empty.png"]
+    assert [r["image"] for r in _rows(out / "skipped_images.csv")] == ["cat/00-empty.png"]
     images = {r["image"] for r in _rows(out / "top_images.csv")}
-    assert images and all(Path(i).is_file() and Path(i).name != "empty.png" for i in images)
+    assert images and all(Path(i).is_file() and Path(i).name != "00-empty.png" for i in images)
     assert (out / "index.html").is_file() and (out / "figures" / "weight_shift.png").is_file()
 
 
@@ -185,7 +187,8 @@ async def _until(pilot, condition, timeout: float = 180.0) -> None:
         await pilot.pause(0.05)
 
 
-async def test_the_explorer_moves_between_compares_and_exports_your_models(model_set, tmp_path):
+async def test_the_explorer_moves_between_compares_and_exports_your_models(model_set, reported,
+                                                                          tmp_path):
     from fake_workspace import table_cells
 
     from tlexplorer.tui.app import create_app
@@ -229,7 +232,11 @@ async def test_the_explorer_moves_between_compares_and_exports_your_models(model
         assert [r["model"] for r in summary] == ["shallow", "deep", "shallow_ft"]
         assert {r["reference"] for r in _rows(ws / "reports" / "weight_shift.csv")} == {
             "shallow_ft"}
-        assert any(r["image"] for r in _rows(ws / "reports" / "top_images.csv"))
+        # the same top images, named by the same files, as report wrote (a file the decoder
+        # skipped must not shift the names)
+        assert _rows(ws / "reports" / "top_images.csv") == _rows(reported[1] / "top_images.csv")
+        assert [r["image"] for r in _rows(ws / "reports" / "skipped_images.csv")] == [
+            "cat/00-empty.png"]
         # top images name the picked file
         await pilot.press("i", "n")
         await _until(pilot, lambda: not app.images_pending)

@@ -466,7 +466,7 @@ def cmd_report(args) -> int:
     from tlexplorer.console import EventDisplay, console, print_summary
     from tlexplorer.report import EXIT_PARTIAL, describe_written, write_reports
     from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import image_files_of, run, test_image_reader
+    from tlexplorer.workbench import image_files_of, run, skipped_images_of, test_image_reader
 
     with EventDisplay() as display:
         outcome = run(request_from_args(args), display)
@@ -479,10 +479,10 @@ def cmd_report(args) -> int:
         first = outcome.failed[0]
         raise UserError(f"no model of suite {safe(suite.name)} could be captured "
                         f"(model {first.label}: {safe(first.error)})")
-    names, why = image_files_of(suite)
+    names, why = image_files_of(suite, outcome.source)
     if why:
         console.print(why)
-    skipped = suite.info.skipped_images
+    skipped = skipped_images_of(suite, outcome.source)
     if skipped:
         console.print(f"{len(skipped)} data files were left out of the split (listed with the "
                       "reason in skipped_images.csv)")
@@ -553,7 +553,7 @@ def _report_models(args) -> int:
     from tlexplorer.console import EventDisplay, console, print_summary
     from tlexplorer.report import EXIT_PARTIAL, describe_written, write_reports
     from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import MONTAGE_SIZE, run_models
+    from tlexplorer.workbench import MONTAGE_SIZE, image_files_of, run_models, skipped_images_of
 
     with EventDisplay() as display:
         outcome = run_models(_model_set_request(args), display)
@@ -563,10 +563,10 @@ def _report_models(args) -> int:
         first = outcome.failed[0]
         raise UserError(f"none of the {len(suite.slots)} models could be captured "
                         f"({safe(first.label)}: {safe(first.error)})")
-    names = source.files()[0]
-    if any(r.n_images != len(names) for r in results):  # cannot happen: one decoder
-        names = None
-    skipped = source.skipped_images()
+    names, _ = image_files_of(suite, source)
+    if names is not None and any(r.n_images != len(names) for r in results):
+        names = None  # cannot happen (one decoder), but a wrong name is worse than none
+    skipped = skipped_images_of(suite, source)
     if skipped:
         console.print(f"{len(skipped)} files left out (listed with the reason in "
                       "skipped_images.csv)")

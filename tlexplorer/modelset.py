@@ -136,6 +136,9 @@ def source_from_record(obj: dict[str, Any]) -> ModelSetSource:
     if source.fingerprint != obj.get("fingerprint"):
         raise UserError(f"the images in {safe(obj['root'])} changed since these models were "
                         "captured")
+    left_out = obj.get("left_out", {})
+    if isinstance(left_out, dict):
+        source.left_out.update({str(k): str(v) for k, v in left_out.items()})
     return source
 
 

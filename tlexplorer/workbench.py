@@ -474,6 +474,7 @@ def run_models(request: ModelSetRequest, emit: Emit = _ignore,
         # A file either decodes or not, at any size: every model skips the same files, so
         # test index i is the same image for all of them.
         source.left_out.update(dict(skipped))
+        suite.info.data["left_out"] = dict(source.left_out)  # the record rebuilds the source
         result.model_label, result.model_name, result.outputs = \
             slot.label, slot.name, request.outputs
         slot.result, slot.error = result, None
@@ -657,8 +658,9 @@ def reading_notes(result: CaptureResult) -> list[str]:
 # -- what the reports need from a suite ------------------------------------------------------
 
 
-def image_files_of(suite: Suite) -> tuple[list[str] | None, str]:
-    """The suite's test files in test-set order, or (None, why not).
+def image_files_of(suite: Suite, source=None) -> tuple[list[str] | None, str]:
+    """The suite's test files in test-set order, or (None, why not); ``source``: the one this
+    run read, if any (see :func:`suite_test_source`).
 
     The synthetic demo has no files. For real data the names come from the recorded split; if
     the data folder is gone or changed, the reports are still written, without file names.
@@ -666,10 +668,21 @@ def image_files_of(suite: Suite) -> tuple[list[str] | None, str]:
     if suite.info.kind not in ("folder", "files"):
         return None, ""
     try:
-        source = suite_test_source(suite)
+        source = suite_test_source(suite, source)
     except (UserError, ValueError, OSError, KeyError) as exc:
         return None, f"top_images.csv has no file names: {exc}"
     return source.files("test")[0], ""
+
+
+def skipped_images_of(suite: Suite, source=None) -> list[tuple[str, str]]:
+    """The data files left out, ``(file, why)``: by the split, or for your own models at scan
+    time and by the decoder."""
+    if suite.info.kind == "files":
+        if source is None or source.fingerprint != suite.fingerprint:
+            return sorted(((str(k), str(v)) for k, v in
+                           suite.info.data.get("left_out", {}).items()))
+        return source.skipped_images()
+    return suite.info.skipped_images
 
 
 def suite_test_source(suite: Suite, source=None):

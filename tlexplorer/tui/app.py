@@ -518,17 +518,19 @@ class ExplorerApp(App):
         """Write the CSV files, figures and index.html off the UI thread (top_images.csv is
         ~200k rows at paper scale; the figures take seconds)."""
         from tlexplorer.report import write_reports
-        from tlexplorer.workbench import image_files_of, test_image_reader
+        from tlexplorer.workbench import image_files_of, skipped_images_of, test_image_reader
 
         out = (self.workspace / "reports").resolve()
         try:
-            names, why = image_files_of(suite) if suite is not None else (None, "")
             with self._source_lock:
                 known = self._display_source or self.source
+            names, why = image_files_of(suite, known) if suite is not None else (None, "")
             read, note = (test_image_reader(suite, known) if suite is not None
                           else (None, "no top-image montages: no suite is open"))
+            skipped = skipped_images_of(suite, known) if suite is not None else []
             written = write_reports(results, out, tau, weight_shift=weight_shift,
-                                    image_names=names, read_images=read, images_note=note,
+                                    image_names=names, skipped_images=skipped,
+                                    read_images=read, images_note=note,
                                     title="tlexplorer report"
                                     + (f": suite {suite.name}" if suite is not None else ""))
         except (OSError, UserError, ValueError) as exc:
