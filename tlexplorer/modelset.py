@@ -1,10 +1,11 @@
 """A set of the user's own ``.keras`` files, captured over one image folder, as a suite.
 
 ``tlexplorer A.keras B.keras --data DIR`` (and ``report A.keras … --data DIR``) compares any
-models side by side. :func:`open_model_set` makes them a :class:`~tlexplorer.session.Suite`
-whose slots are the files, so the report and every view of the explorer read them as they read
-the five recipes. Each model is named by its file stem; duplicate stems get their parent
-folder's name (``runA/model`` and ``runB/model``), then a number.
+models side by side. :func:`tlexplorer.workbench.open_model_set` makes them a
+:class:`~tlexplorer.session.Suite` whose slots are the files, so the report and every view of
+the explorer read them as they read the five recipes. Each model is named by its file stem;
+duplicate stems get their parent folder's name (``runA/model`` and ``runB/model``), then a
+number.
 
 The test set is every image of the folder (class sub-folders, or the Kaggle and PetImages
 layouts) that decodes, in the scan's order: the same files and order as ``analyze``, so the
@@ -148,35 +149,6 @@ def check_model_paths(paths: Sequence[Path]) -> None:
         raise UserError("no model files given")
     if len(paths) > MAX_MODELS:
         raise UserError(f"{len(paths)} model files: at most {MAX_MODELS} at once")
-
-
-def open_model_set(workspace: Path, paths: Sequence[Path], source: ModelSetSource,
-                   settings: dict[str, Any]):
-    """The suite of ``paths`` over ``source``: one slot per file; a file that is missing or
-    not a ``.keras`` file gets a slot with the reason (``status``) and no metadata."""
-    from tlexplorer.session import ModelSlot, Suite, SuiteInfo
-    from tlexplorer.suite import ModelFiles, ModelMeta, file_sha256
-
-    slots = []
-    for path, label in zip(paths, model_labels(paths), strict=True):
-        path = Path(path)
-        files = ModelFiles(None, path.stem, path.parent)
-        meta, status = None, ""
-        if not path.is_file():
-            status = "file not found" if not path.exists() else "not a file"
-        elif path.suffix != ".keras":  # Keras 3 loads .keras files only
-            status = "not a .keras file"
-        else:
-            try:
-                sha = file_sha256(path)
-            except OSError as exc:
-                status = f"cannot be read ({exc.strerror or exc})"
-            else:
-                meta = ModelMeta(path.name, sha, source.fingerprint, None, None, None, None,
-                                 {"file": str(path.resolve())})
-        slots.append(ModelSlot(label, path.name, files, meta, status))
-    info = SuiteInfo({**source.to_json(), "settings": settings}, None, False)
-    return Suite(Path(workspace), SUITE_NAME, info, slots)
 
 
 # -- weight shift between two of the user's models -------------------------------------------

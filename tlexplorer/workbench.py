@@ -437,7 +437,7 @@ def run_models(request: ModelSetRequest, emit: Emit = _ignore,
     ``cancel`` is set.
     """
     from tlexplorer.inputs import check_preprocess
-    from tlexplorer.modelset import check_model_paths, open_model_set, scan_folder
+    from tlexplorer.modelset import check_model_paths, scan_folder
 
     paths = tuple(Path(p) for p in request.models)
     check_model_paths(paths)
@@ -489,6 +489,36 @@ def run_models(request: ModelSetRequest, emit: Emit = _ignore,
         _check(cancel)
         outcome.weight_shift = weight_shift_against(suite, request.reference, emit)
     return outcome
+
+
+def open_model_set(workspace: Path, paths: tuple[Path, ...], source,
+                   settings: dict) -> Suite:
+    """The suite of ``paths`` over ``source``: one slot per file; a file that is missing or
+    not a ``.keras`` file gets a slot with the reason (``status``) and no metadata."""
+    from tlexplorer.modelset import SUITE_NAME, model_labels
+    from tlexplorer.session import SuiteInfo
+    from tlexplorer.suite import ModelFiles, file_sha256
+
+    slots = []
+    for path, label in zip(paths, model_labels(paths), strict=True):
+        path = Path(path)
+        files = ModelFiles(None, path.stem, path.parent)
+        meta, status = None, ""
+        if not path.is_file():
+            status = "file not found" if not path.exists() else "not a file"
+        elif path.suffix != ".keras":  # Keras 3 loads .keras files only
+            status = "not a .keras file"
+        else:
+            try:
+                sha = file_sha256(path)
+            except OSError as exc:
+                status = f"cannot be read ({exc.strerror or exc})"
+            else:
+                meta = ModelMeta(path.name, sha, source.fingerprint, None, None, None, None,
+                                 {"file": str(path.resolve())})
+        slots.append(ModelSlot(label, path.name, files, meta, status))
+    info = SuiteInfo({**source.to_json(), "settings": settings}, None, False)
+    return Suite(Path(workspace), SUITE_NAME, info, slots)
 
 
 def default_reference(suite: Suite) -> str | None:
