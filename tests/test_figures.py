@@ -165,3 +165,33 @@ def test_model_stems_are_unique_and_safe():
     a.model_label = b.model_label = "same name.keras"
     stems = figures.model_stems([a, b, make_result(3)])
     assert stems == ["model1-same_name.keras", "model2-same_name.keras", "model3"]
+
+
+def test_montages_drawn_in_a_worker_process_are_the_same_bytes(tmp_path, monkeypatch):
+    """processes=2 (the CLI's and the app's) splits the models' montages with a spawned
+    worker: the same files, bytes and page order as drawing them all here; names from data
+    with '$' stay text (no mathtext), in the worker too."""
+    dollars = dataclasses.replace(make_result(3), model_label="$x", model_name="a $b")
+    results = [make_result(1), make_result(2), dollars]
+    import concurrent.futures
+
+    futures = []
+
+    class Spy(concurrent.futures.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            futures.append(super().submit(*args, **kwargs))
+            return futures[-1]
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Spy)
+    a, b = tmp_path / "a", tmp_path / "b"
+    _write(a, results, read_images=SOURCE.test_images)
+    _write(b, results, read_images=SOURCE.test_images, processes=2)
+    # the worker drew its share (no silent fallback to drawing everything here)
+    assert len(futures) == 1 and futures[0].exception() is None
+    assert len(futures[0].result()) == 2  # models 3 and 1: every other from the end
+    names = sorted(p.name for p in (a / "figures").iterdir())
+    assert names == sorted(p.name for p in (b / "figures").iterdir())
+    assert sum("_top_" in n for n in names) >= 6
+    for name in names:
+        assert (a / "figures" / name).read_bytes() == (b / "figures" / name).read_bytes(), name
+    assert (a / "index.html").read_bytes() == (b / "index.html").read_bytes()

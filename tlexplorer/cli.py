@@ -17,6 +17,7 @@ from pathlib import Path
 from tlexplorer import __version__
 from tlexplorer.capture.result import DEFAULT_TOPK
 from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.figures import MONTAGE_PROCESSES
 from tlexplorer.inputs import PREPROCESS_MODES
 from tlexplorer.presets import PAPER
 from tlexplorer.quiet import backend_name
@@ -493,7 +494,8 @@ def cmd_report(args) -> int:
                                 image_names=names, skipped_images=skipped,
                                 read_images=read, images_note=note, figures=args.figures,
                                 title=f"tlexplorer report: suite {suite.name}",
-                                progress=lambda text: status.update(f"{safe(text)}…"))
+                                progress=lambda text: status.update(f"{safe(text)}…"),
+                processes=MONTAGE_PROCESSES)
     print_summary(console, results, _tau(args), suite)
     console.print(f"wrote {describe_written(written)} to {safe(out)}")
     if args.figures:
@@ -579,7 +581,8 @@ def _report_models(args) -> int:
             images_note="" if names else "no top-image montages: the captured images cannot "
                         "be matched to their files",
             figures=args.figures, title=f"tlexplorer report: {len(results)} models",
-            progress=lambda text: status.update(f"{safe(text)}…"))
+            progress=lambda text: status.update(f"{safe(text)}…"),
+                processes=MONTAGE_PROCESSES)
     print_summary(console, results, _tau(args))
     console.print(f"wrote {describe_written(written)} to {safe(out)}")
     if args.figures:
@@ -616,7 +619,8 @@ def cmd_analyze(args) -> int:
             images_note="" if names else "no top-image montages: the captured images cannot be "
                         "matched to their files",
             title=f"tlexplorer analyze: {result.model_label}", figures=args.figures,
-            progress=lambda text: status.update(f"{safe(text)}…"))
+            progress=lambda text: status.update(f"{safe(text)}…"),
+                processes=MONTAGE_PROCESSES)
     print_summary(console, [result], _tau(args))
     console.print(f"wrote {describe_written(written)} to {safe(out)}")
     return 0

@@ -166,7 +166,8 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
                   skipped_images: Sequence[tuple[str, str]] = (), *,
                   figures: bool = True, read_images=None, images_note: str = "",
                   title: str = "tlexplorer report",
-                  progress: Callable[[str], None] | None = None) -> list[Path]:
+                  progress: Callable[[str], None] | None = None,
+                  processes: int = 1) -> list[Path]:
     """Write the CSV reports, and (``figures``) ``figures/*.png|svg`` and ``index.html``,
     atomically into ``out_dir``; returns the paths written.
 
@@ -175,7 +176,8 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
     ``top_images.csv`` lists each unit's top-activating test images (``image_names``: their
     files, for real data); ``skipped_images.csv`` the data files left out, with the reason.
     ``read_images`` (test indices → uint8 images) draws the top-image montages; without it
-    ``images_note`` says why there are none (:mod:`tlexplorer.figures`).
+    ``images_note`` says why there are none (:mod:`tlexplorer.figures`); ``processes`` > 1
+    draws them in a worker process too (:data:`tlexplorer.figures.MONTAGE_PROCESSES`).
     """
     from tlexplorer.claims import check_claims
 
@@ -211,7 +213,8 @@ def write_reports(results: Sequence[CaptureResult], out_dir: Path,
     if figures:
         from tlexplorer import figures as figs
 
-        drawn = figs.draw_all(results, tau, weight_shift, read_images, images_note, progress)
+        drawn = figs.draw_all(results, tau, weight_shift, read_images, images_note, progress,
+                              processes)
         contents.update(figs.figure_files(out_dir, drawn))
         contents[out_dir / figs.INDEX_HTML] = figs.index_html(
             title, files, drawn, list(files)).encode("utf-8")

@@ -517,6 +517,7 @@ class ExplorerApp(App):
     def _export(self, results: list, tau: float, weight_shift, suite) -> None:
         """Write the CSV files, figures and index.html off the UI thread (top_images.csv is
         ~200k rows at paper scale; the figures take seconds)."""
+        from tlexplorer.figures import MONTAGE_PROCESSES
         from tlexplorer.report import write_reports
         from tlexplorer.workbench import image_files_of, skipped_images_of, test_image_reader
 
@@ -532,7 +533,8 @@ class ExplorerApp(App):
                                     image_names=names, skipped_images=skipped,
                                     read_images=read, images_note=note,
                                     title="tlexplorer report"
-                                    + (f": suite {suite.name}" if suite is not None else ""))
+                                    + (f": suite {suite.name}" if suite is not None else ""),
+                                    processes=MONTAGE_PROCESSES)
         except (OSError, UserError, ValueError) as exc:
             self.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
             return
