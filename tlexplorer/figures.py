@@ -353,23 +353,30 @@ def _draw_all(results, tau, weight_shift, read_images, images_note, progress,
               processes: int) -> Drawn:
     drawn = Drawn()
     say = progress or (lambda _text: None)
-    say("drawing figures 5–7")
-    draw_nnu_per_model(drawn, results, tau)
-    draw_spectra(drawn, results)
-    draw_max_activation(drawn, results)
     stems = model_stems(results)
-    for r, stem in zip(results, stems, strict=True):
-        say(f"drawing model {model_caption(r)}")
-        draw_model_panels(drawn, r, stem, tau)
-    if weight_shift:
-        draw_weight_shift(drawn, weight_shift)
-    if read_images is None:
-        drawn.notes.append(images_note or "no top-image montages: the test images are not "
-                           "available")
-    else:
-        say("drawing the top-image montages")
-        for part in _draw_montages(results, stems, read_images, processes):
-            drawn.merge(part)
+    # The worker (if any) starts on its montages first, while this process draws the charts.
+    montages = None if read_images is None else _Montages(results, stems, read_images,
+                                                          processes)
+    try:
+        say("drawing figures 5–7")
+        draw_nnu_per_model(drawn, results, tau)
+        draw_spectra(drawn, results)
+        draw_max_activation(drawn, results)
+        for r, stem in zip(results, stems, strict=True):
+            say(f"drawing model {model_caption(r)}")
+            draw_model_panels(drawn, r, stem, tau)
+        if weight_shift:
+            draw_weight_shift(drawn, weight_shift)
+        if montages is None:
+            drawn.notes.append(images_note or "no top-image montages: the test images are not "
+                               "available")
+        else:
+            say("drawing the top-image montages")
+            for part in montages.finish():
+                drawn.merge(part)
+    finally:
+        if montages is not None:
+            montages.close()
     return drawn
 
 
@@ -400,34 +407,76 @@ def _montages_of(jobs: list[tuple[CaptureResult, str]], pixels: dict[int, np.nda
     return parts
 
 
-def _draw_montages(results: Sequence[CaptureResult], stems: list[str], read: ImageReader,
-                   processes: int = 1) -> list[Drawn]:
-    """Every model's montages, in model order; the models split between this process and a
-    worker (spawned: safe beside TensorFlow's or the app's threads) when there are several.
-    The images are read once, here: the reader may not cross to another process."""
-    import os
+def _montage_count(result: CaptureResult) -> int:
+    return sum(1 for layer in result.layers if layer.name in result.topk and not layer.is_output)
 
-    wanted = sorted({i for r in results for i in montage_images(r)})
-    pixels = dict(zip(wanted, read(wanted), strict=True)) if wanted else {}
-    jobs = list(zip(results, stems, strict=True))
-    if processes < 2 or len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        return _montages_of(jobs, pixels)
-    # The worker takes every other model from the end, so the two halves are about even.
-    theirs = set(range(len(jobs) - 1, -1, -2))
-    their_jobs = [jobs[i] for i in sorted(theirs)]
-    their_pixels = {i: pixels[i] for r, _ in their_jobs for i in montage_images(r)}
-    try:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            future = pool.submit(_montages_of, their_jobs, their_pixels)
-            mine = iter(_montages_of([j for i, j in enumerate(jobs) if i not in theirs],
-                                     pixels))
-            other = iter(future.result())
-    except Exception:  # noqa: BLE001 - no worker here (a sandbox, a broken pool): draw alone
-        return _montages_of(jobs, pixels)
-    return [next(other) if i in theirs else next(mine) for i in range(len(jobs))]
+CHARTS_PER_MODEL = 4
+"""This process's charts, in montages' time (the demo: ~5 s of charts, ~0.25 s a montage)."""
+
+
+def _worker_share(counts: list[int]) -> set[int]:
+    """The models whose montages the worker draws: the largest first, each to the side with
+    less to do, this side starting with the charts."""
+    mine, theirs_load, order = CHARTS_PER_MODEL * len(counts), 0, []
+    for i in sorted(range(len(counts)), key=lambda i: (-counts[i], i)):
+        if theirs_load < mine:
+            order.append(i)
+            theirs_load += counts[i]
+        else:
+            mine += counts[i]
+    return set(order[:len(counts) - 1])  # at least one model's montages stay here
+
+
+class _Montages:
+    """Every model's montages, in model order. With ``processes`` > 1 and several models, a
+    worker (spawned: safe beside TensorFlow's or the app's threads) starts at once on half of
+    them; :meth:`finish` draws the others here. The images are read once, here: the reader
+    may not cross to another process. A worker that cannot start or fails: all drawn here."""
+
+    def __init__(self, results: Sequence[CaptureResult], stems: list[str], read: ImageReader,
+                 processes: int) -> None:
+        import os
+
+        shown = [montage_images(r) for r in results]
+        wanted = sorted({i for images in shown for i in images})  # read once, here
+        self.pixels = dict(zip(wanted, read(wanted), strict=True)) if wanted else {}
+        self.jobs = list(zip(results, stems, strict=True))
+        self.theirs: set[int] = set()
+        self.pool = self.future = None
+        if processes < 2 or len(self.jobs) < 2 or (os.cpu_count() or 1) < 2:
+            return
+        theirs = _worker_share([_montage_count(r) for r in results])
+        if not theirs:
+            return
+        their_jobs = [self.jobs[i] for i in sorted(theirs)]
+        their_pixels = {i: self.pixels[i] for j in theirs for i in shown[j]}
+        try:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self.future = self.pool.submit(_montages_of, their_jobs, their_pixels)
+            self.theirs = theirs
+        except Exception:  # noqa: BLE001 - no worker here (a sandbox): all drawn here
+            self.close()
+
+    def finish(self) -> list[Drawn]:
+        mine = iter(_montages_of([j for i, j in enumerate(self.jobs) if i not in self.theirs],
+                                 self.pixels))
+        if self.future is None:
+            return list(mine)
+        try:
+            other = iter(self.future.result())
+        except Exception:  # noqa: BLE001 - the worker failed: draw its share here
+            other = iter(_montages_of([self.jobs[i] for i in sorted(self.theirs)],
+                                      self.pixels))
+        return [next(other) if i in self.theirs else next(mine) for i in range(len(self.jobs))]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 # -- index.html ----------------------------------------------------------------------------
