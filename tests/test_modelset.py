@@ -243,3 +243,14 @@ async def test_the_explorer_moves_between_compares_and_exports_your_models(model
         await pilot.pause()
         info = str(screen.query_one("#inputs").query_one("Static").render())
         assert "picked: #" in info and (".png" in info)
+
+
+def test_help_tells_how_to_give_your_own_models(capsys):
+    for argv in (["--help"], ["report", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+    text = capsys.readouterr().out
+    assert "usage: tlexplorer [MODEL.keras ...] [--data DIR | --demo]" in text
+    assert "tlexplorer A.keras B.keras … --data DIR" in text
+    assert "usage: tlexplorer report [-h]" in text  # not the explorer's usage glued in front
+    assert "your own models instead of the five" in text

@@ -241,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_vgg_weights(parser, "local VGG16 notop weights, if the explorer must train the paper "
                              "preset's models first")
     _add_model_reading(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser,
+                                prog="tlexplorer")
 
     train = sub.add_parser(
         "train",
