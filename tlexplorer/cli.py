@@ -17,7 +17,6 @@ from pathlib import Path
 from tlexplorer import __version__
 from tlexplorer.capture.result import DEFAULT_TOPK
 from tlexplorer.errors import Cancelled, UserError
-from tlexplorer.figures import MONTAGE_PROCESSES
 from tlexplorer.inputs import PREPROCESS_MODES
 from tlexplorer.presets import PAPER
 from tlexplorer.quiet import backend_name
@@ -462,47 +461,63 @@ def cmd_train(args) -> int:
 
 
 def cmd_report(args) -> int:
-    """Train what is missing (with --demo/--data), capture each model, write the CSV files."""
-    if getattr(args, "model_files", None):
-        return _report_models(args)
+    """Train what is missing (with --demo/--data) and capture each model of the suite, or
+    capture your own MODEL.keras files over --data; then write the reports."""
     from tlexplorer.console import EventDisplay, console, print_summary
+    from tlexplorer.figures import MONTAGE_PROCESSES
     from tlexplorer.report import EXIT_PARTIAL, describe_written, write_reports
     from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import image_files_of, run, skipped_images_of, test_image_reader
+    from tlexplorer.workbench import (
+        image_files_of,
+        run,
+        run_models,
+        skipped_images_of,
+        test_image_reader,
+    )
 
+    own = bool(getattr(args, "model_files", None))
     with EventDisplay() as display:
-        outcome = run(request_from_args(args), display)
+        outcome = (run_models(_model_set_request(args), display) if own
+                   else run(request_from_args(args), display))
     suite = outcome.suite
     assert suite is not None
-    if not any(s.trained for s in suite.slots):
+    if not own and not any(s.trained for s in suite.slots):
         raise UserError(f"no trained models in suite {safe(suite.name)}")
     results = outcome.results
+
+    def named(label: str) -> str:  # "model 3" in the suite, the file's label for your own
+        return safe(label) if own else f"model {label}"
+
     if not results:
         first = outcome.failed[0]
-        raise UserError(f"no model of suite {safe(suite.name)} could be captured "
-                        f"(model {first.label}: {safe(first.error)})")
+        what = (f"none of the {len(suite.slots)} models" if own
+                else f"no model of suite {safe(suite.name)}")
+        raise UserError(f"{what} could be captured ({named(first.label)}: "
+                        f"{safe(first.error)})")
     names, why = image_files_of(suite, outcome.source)
     if why:
         console.print(why)
     skipped = skipped_images_of(suite, outcome.source)
     if skipped:
-        console.print(f"{len(skipped)} data files were left out of the split (listed with the "
+        where = "" if own else " of the split"
+        console.print(f"{len(skipped)} data files were left out{where} (listed with the "
                       "reason in skipped_images.csv)")
     out = args.out or (Path(args.workspace) / "reports")
     read, note = test_image_reader(suite, outcome.source)
+    title = f"{len(results)} models" if own else f"suite {suite.name}"
     with console.status("writing the reports…") as status:
         written = write_reports(results, out, _tau(args), weight_shift=outcome.weight_shift,
                                 image_names=names, skipped_images=skipped,
                                 read_images=read, images_note=note, figures=args.figures,
-                                title=f"tlexplorer report: suite {suite.name}",
+                                title=f"tlexplorer report: {title}",
                                 progress=lambda text: status.update(f"{safe(text)}…"),
-                processes=MONTAGE_PROCESSES)
-    print_summary(console, results, _tau(args), suite)
+                                processes=MONTAGE_PROCESSES)
+    print_summary(console, results, _tau(args), None if own else suite)
     console.print(f"wrote {describe_written(written)} to {safe(out)}")
     if args.figures:
         console.print(f"open {safe((Path(out) / 'index.html').resolve())} in a browser")
     if outcome.failed:
-        console.print(f"left out: model {', '.join(s.label for s in outcome.failed)} (see "
+        console.print(f"left out: {', '.join(named(s.label) for s in outcome.failed)} (see "
                       f"above); exit status {EXIT_PARTIAL}")
         return EXIT_PARTIAL
     return 0
@@ -551,53 +566,10 @@ def _model_set_request(args):
                            **_reading(args))
 
 
-def _report_models(args) -> int:
-    """``tlexplorer report A.keras B.keras --data DIR``: the same reports for your models."""
-    from tlexplorer.console import EventDisplay, console, print_summary
-    from tlexplorer.report import EXIT_PARTIAL, describe_written, write_reports
-    from tlexplorer.textsafe import safe
-    from tlexplorer.workbench import MONTAGE_SIZE, image_files_of, run_models, skipped_images_of
-
-    with EventDisplay() as display:
-        outcome = run_models(_model_set_request(args), display)
-    suite, source, results = outcome.suite, outcome.source, outcome.results
-    assert suite is not None and source is not None
-    if not results:
-        first = outcome.failed[0]
-        raise UserError(f"none of the {len(suite.slots)} models could be captured "
-                        f"({safe(first.label)}: {safe(first.error)})")
-    names, _ = image_files_of(suite, source)
-    if names is not None and any(r.n_images != len(names) for r in results):
-        names = None  # cannot happen (one decoder), but a wrong name is worse than none
-    skipped = skipped_images_of(suite, source)
-    if skipped:
-        console.print(f"{len(skipped)} files left out (listed with the reason in "
-                      "skipped_images.csv)")
-    out = args.out or (Path(args.workspace) / "reports")
-    with console.status("writing the reports…") as status:
-        written = write_reports(
-            results, out, _tau(args), weight_shift=outcome.weight_shift, image_names=names,
-            skipped_images=skipped,
-            read_images=(lambda idx: source.test_images(idx, MONTAGE_SIZE)) if names else None,
-            images_note="" if names else "no top-image montages: the captured images cannot "
-                        "be matched to their files",
-            figures=args.figures, title=f"tlexplorer report: {len(results)} models",
-            progress=lambda text: status.update(f"{safe(text)}…"),
-                processes=MONTAGE_PROCESSES)
-    print_summary(console, results, _tau(args))
-    console.print(f"wrote {describe_written(written)} to {safe(out)}")
-    if args.figures:
-        console.print(f"open {safe((Path(out) / 'index.html').resolve())} in a browser")
-    if outcome.failed:
-        console.print(f"left out: {', '.join(safe(s.label) for s in outcome.failed)} (see "
-                      f"above); exit status {EXIT_PARTIAL}")
-        return EXIT_PARTIAL
-    return 0
-
-
 def cmd_analyze(args) -> int:
     """``tlexplorer analyze MODEL.keras --data DIR``: any model, any class-folder image set."""
     from tlexplorer.console import EventDisplay, console, print_summary
+    from tlexplorer.figures import MONTAGE_PROCESSES
     from tlexplorer.report import describe_written, write_reports
     from tlexplorer.textsafe import safe
     from tlexplorer.workbench import AnalyzeRequest, analyze, file_image_reader
