@@ -94,20 +94,13 @@ def main() -> None:
     run_models(request)
     print(f"2. the same again, all cached: {time.perf_counter() - t0:.2f} s")
 
-    from measure_tui import measure
+    from measure_tui import measure, print_timings
 
     results = asyncio.run(measure(workspace, (160, 48), args.repeats, images=False,
                                   models=paths, data=data))
     print("3. the explorer on them, cached, 160x48, headless:")
     tf_at_start = results.pop("TensorFlow imported before the image views", None)
-    for name, values in results.items():
-        ms = [v * 1000 for v in values]
-        if len(ms) == 1:
-            print(f"  {name:34s} {ms[0]:7.1f} ms")
-        elif ms:
-            p90 = statistics.quantiles(ms, n=10)[-1]
-            print(f"  {name:34s} median {statistics.median(ms):5.1f} ms  p90 {p90:5.1f} ms"
-                  f"  max {max(ms):5.1f} ms  (n={len(ms)})")
+    print_timings(results)
     print("  (this process built the models, so TensorFlow was loaded anyway:",
           f"{tf_at_start}; see measure_tui.py for a process that did not)")
 

@@ -147,6 +147,18 @@ async def measure_image_views(app, pilot, paints: list[float], out: dict[str, li
     out["feature maps: other model (→)"] = [await timed("right", maps_ready)]
 
 
+def print_timings(results: dict[str, list[float]]) -> None:
+    """One line per measured kind: the time, or median, p90 and max of several."""
+    for name, values in results.items():
+        ms = [v * 1000 for v in values]
+        if len(ms) == 1:
+            print(f"  {name:34s} {ms[0]:7.1f} ms")
+        elif ms:
+            p90 = statistics.quantiles(ms, n=10)[-1]
+            print(f"  {name:34s} median {statistics.median(ms):5.1f} ms  p90 {p90:5.1f} ms"
+                  f"  max {max(ms):5.1f} ms  (n={len(ms)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=None)
@@ -165,14 +177,7 @@ def main() -> None:
     results = asyncio.run(measure(workspace, args.size, args.repeats, not args.no_images))
     print(f"tlexplorer explorer, {where}, {args.size[0]}x{args.size[1]}, headless")
     tf_at_start = results.pop("TensorFlow imported before the image views")
-    for name, values in results.items():
-        ms = [v * 1000 for v in values]
-        if len(ms) == 1:
-            print(f"  {name:34s} {ms[0]:7.1f} ms")
-        elif ms:
-            p90 = statistics.quantiles(ms, n=10)[-1]
-            print(f"  {name:34s} median {statistics.median(ms):5.1f} ms  p90 {p90:5.1f} ms"
-                  f"  max {max(ms):5.1f} ms  (n={len(ms)})")
+    print_timings(results)
     print("  TensorFlow imported before the image views:", tf_at_start)
 
 
