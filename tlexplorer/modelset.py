@@ -27,6 +27,9 @@ import numpy as np
 from tlexplorer.errors import UserError
 from tlexplorer.textsafe import safe
 
+VIEW_SIZE = 96
+"""px: a folder's images as the views and the montages show them (any model input size)."""
+
 MAX_MODELS = 16
 """More than this many models at once: refused (the tables and figures stop being readable)."""
 
@@ -64,7 +67,7 @@ class ModelSetSource:
     class_names: list[str]
     records: list  # data.layouts.ImageRecord
     fingerprint: str
-    image_size: int = 96  # what the views show, when no model's size is asked for
+    image_size: int = VIEW_SIZE  # what the views show, when no model's size is asked for
     left_out: dict[str, str] = field(default_factory=dict)  # rel → why
     scan_skipped: list[tuple[str, str]] = field(default_factory=list)  # (rel, why) at scan time
 

@@ -24,6 +24,7 @@ from tlexplorer import session
 from tlexplorer.capture.engine import CaptureProgress
 from tlexplorer.capture.result import CaptureResult
 from tlexplorer.errors import Cancelled, UserError
+from tlexplorer.modelset import VIEW_SIZE as MONTAGE_SIZE  # analyzed folders' montages too
 from tlexplorer.session import ModelSlot, Suite, capture_settings, open_suite, refresh_slots
 from tlexplorer.suite import ModelMeta, list_suites, suite_name
 from tlexplorer.textsafe import safe
@@ -727,8 +728,6 @@ def suite_test_source(suite: Suite, source=None):
                         f"(fingerprint {source.fingerprint}, expected {suite.fingerprint})")
     return source
 
-
-MONTAGE_SIZE = 96  # px: the top-image montages of an analysed folder (any model input size)
 
 
 def test_image_reader(suite: Suite, source=None):
