@@ -284,10 +284,11 @@ def load_model(path: Path):
     return model
 
 
-def compile_model(model, learning_rate: float) -> None:
+def compile_model(model, learning_rate: float, steps_per_execution: int = 1) -> None:
     keras = import_keras()
     model.compile(
         optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate),
         loss="binary_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
