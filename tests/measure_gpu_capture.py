@@ -78,7 +78,7 @@ def main() -> None:
         zero = ops.zeros_like(s1[:, 0])
         return zero, zero, zero, zero
 
-    def max_only(ops, a, layer, hist_copies=1):
+    def max_only(ops, a, layer, hist_copies=1, valid=None):
         a = reductions._as_units(ops, a, layer)
         image_max = ops.max(a, axis=1)
         zero = ops.zeros_like(image_max)

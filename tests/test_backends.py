@@ -258,6 +258,46 @@ def test_skewness_is_exact_under_jax_too():
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
 
 
+_PADDED_BATCHES_UNDER_JAX = """
+import numpy as np
+from tlexplorer.capture.engine import Capturer
+from tlexplorer.capture.result import HIST_BINS, histogram_index
+from tlexplorer.quiet import backend_name, import_keras
+keras = import_keras()
+assert backend_name() == "jax"
+inputs = keras.Input((7, 7, 2))
+x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+out = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(x))
+model = keras.Model(inputs, out)
+rng = np.random.default_rng(1)
+xs = rng.normal(size=(13, 7, 7, 2)).astype(np.float32)
+ys = rng.integers(0, 3, 13)
+acts = keras.Model(model.inputs, model.get_layer("conv").output).predict(xs, verbose=0)
+want = np.bincount(histogram_index(acts.ravel()), minlength=HIST_BINS)
+for copies in (1, 64):  # the CPU's histogram and the GPU's (bin 0 counted apart)
+    for sizes in ((4, 4, 4, 1), (3, 8, 2)):
+        ends = np.cumsum(sizes)
+        batches = [(xs[e - n:e], ys[e - n:e]) for n, e in zip(sizes, ends)]
+        result = Capturer(model, topk=3, hist_copies=copies).run(batches)
+        conv = result.layers[0]
+        assert conv.n_images == 13 and np.array_equal(conv.hist, want), (copies, sizes)
+        np.testing.assert_allclose(conv.unit_max, acts.reshape(13, -1, 4).max(axis=(0, 1)),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(result.scores, model.predict(xs, verbose=0), rtol=1e-5,
+                                   atol=1e-6)
+print("ok")
+"""
+
+
+def test_short_and_long_batches_leave_no_trace_under_jax():
+    """A short batch padded to the compiled size (and a longer one compiled again) gives the
+    same histogram, maxima and predictions as brute force, for both histogram formulations."""
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    proc = subprocess.run([sys.executable, "-c", _PADDED_BATCHES_UNDER_JAX],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
+
+
 _GPU_HISTOGRAM_UNDER_JAX = """
 import numpy as np
 from tlexplorer.capture import reductions

@@ -6,8 +6,7 @@ The reductions themselves are written once, on ``keras.ops``
 
 - **tensorflow**: the forward pass on TensorFlow's own kernels (oneDNN convolutions on the CPU)
   inside a ``tf.function``; the reductions compiled with XLA (``jit_compile``) for the first
-  batch's size, the three centred sums as one variadic reduce (XLA's ``XlaVariadicReduceV2``);
-  a batch of another size (the last) on TensorFlow's kernels, without compiling again.
+  batch's size, the three centred sums as one variadic reduce (XLA's ``XlaVariadicReduceV2``).
 - **jax**: the whole step, forward pass included, in one ``jax.jit`` over
   ``model.stateless_call``; XLA fuses the reductions with the layers that produce them. Traced
   with full float32 matrix products (``jax.default_matmul_precision("float32")``): on recent
@@ -16,6 +15,8 @@ The reductions themselves are written once, on ``keras.ops``
   ``lax.reduce``.
 - **torch** (and any other backend): the same ``keras.ops`` code, run eagerly.
 
+On both, a shorter batch (a test set's last) is padded with zero images to the first batch's
+size and its results cut back (:func:`~tlexplorer.capture.reductions.unpad`): no second compile.
 Each step takes a batch of images (numpy, float32 0..255) and returns a function that gives
 numpy arrays ``(predictions, [per layer: (max, shift, Σd, Σd², Σd³, Σ|x|, histogram)])``:
 on JAX the batch is only dispatched, so the host can fold the previous batch meanwhile.
@@ -90,40 +91,36 @@ def _jax_sum_last(*terms):
 
 
 def _tensorflow_step(flat, layers, jit: bool, preprocess: str) -> Step:
-    from tlexplorer.capture.reductions import layer_reductions
+    from tlexplorer.capture.reductions import layer_reductions, pad_batch, unpad
     from tlexplorer.inputs import apply_preprocess
     from tlexplorer.quiet import import_tensorflow
 
     tf, keras = import_tensorflow()
     ops = keras.ops
+    sum_last = _tensorflow_sum_last() if jit else None
+    reduce_all = tf.function(
+        lambda outputs, valid: layer_reductions(ops, outputs, layers, sum_last=sum_last,
+                                                valid=valid),
+        jit_compile=jit)
 
-    def compile_step(xla: bool):
-        sum_last = _tensorflow_sum_last() if xla else None
-        reduce_all = tf.function(
-            lambda outputs: layer_reductions(ops, outputs, layers, sum_last=sum_last),
-            jit_compile=xla)
+    @tf.function(reduce_retracing=True)
+    def step(x, valid):
+        x = apply_preprocess(tf.cast(x, tf.float32), preprocess)
+        outputs = _outputs(flat(x, training=False))
+        return outputs[-1], reduce_all(outputs, valid)
 
-        @tf.function(reduce_retracing=True)
-        def step(x):
-            x = apply_preprocess(tf.cast(x, tf.float32), preprocess)
-            outputs = _outputs(flat(x, training=False))
-            return outputs[-1], reduce_all(outputs)
-
-        return step
-
-    # XLA compiles for one batch size: the first batch's. Any other size (the short last batch
-    # of a test set) runs on TensorFlow's own kernels: XLA would compile again, which took
-    # 2.1 s against 0.03 s per batch for a demo model.
-    compiled = compile_step(jit)
-    other = compile_step(False) if jit else compiled
+    # XLA compiles for one batch size: the first batch's. A shorter batch (the last of a test
+    # set) is padded to it (pad_batch) rather than compiled again.
     first: list[int] = []
 
     def run(images):
         n = int(images.shape[0])
         if not first:
             first.append(n)
-        preds, reductions = (compiled if n == first[0] else other)(images)
-        result = preds.numpy(), [tuple(t.numpy() for t in red) for red in reductions]
+        size = max(n, first[0])
+        preds, reductions = step(pad_batch(images, size), tf.constant(n, tf.int32))
+        result = unpad(preds.numpy(), [tuple(t.numpy() for t in red) for red in reductions],
+                       n, size, layers)
         return lambda: result
 
     return run
@@ -133,7 +130,7 @@ def _jax_step(flat, layers, jit: bool, preprocess: str, hist_copies: int | None)
     import jax
     import numpy as np
 
-    from tlexplorer.capture.reductions import layer_reductions
+    from tlexplorer.capture.reductions import layer_reductions, pad_batch, unpad
     from tlexplorer.inputs import apply_preprocess
 
     ops = import_keras().ops
@@ -141,12 +138,13 @@ def _jax_step(flat, layers, jit: bool, preprocess: str, hist_copies: int | None)
     copies = hist_copies if hist_copies is not None else (
         JAX_HIST_COPIES_GPU if jax.devices()[0].platform != "cpu" else JAX_HIST_COPIES_CPU)
 
-    def step(trainable, non_trainable, x):
+    def step(trainable, non_trainable, x, valid):
         x = apply_preprocess(ops.cast(x, "float32"), preprocess)
         outputs, _ = flat.stateless_call(trainable, non_trainable, x, training=False)
         outputs = _outputs(outputs)
         return outputs[-1], layer_reductions(ops, outputs, layers, hist_copies=copies,
-                                             sum_last=_jax_sum_last if jit else None)
+                                             sum_last=_jax_sum_last if jit else None,
+                                             valid=valid)
 
     jitted = jax.jit(step) if jit else step
 
@@ -154,16 +152,24 @@ def _jax_step(flat, layers, jit: bool, preprocess: str, hist_copies: int | None)
         with jax.default_matmul_precision(CAPTURE_PRECISION):  # read when jit traces
             return jitted(*args)
 
+    first: list[int] = []
+
     def run(images):
         # The variables' current arrays, read per batch: Keras's own compiled functions
         # (predict, fit) may donate and replace them between two batches.
         trainable = [v.value for v in flat.trainable_variables]
         non_trainable = [v.value for v in flat.non_trainable_variables]
-        result = compiled(trainable, non_trainable, np.asarray(images, np.float32))
+        n = int(images.shape[0])
+        if not first:
+            first.append(n)
+        size = max(n, first[0])  # a short batch padded: jit would compile for its shape too
+        result = compiled(trainable, non_trainable, pad_batch(images, size), np.int32(n))
 
         def fetch():
             preds, reductions = jax.device_get(result)  # one transfer for the whole tree
-            return np.asarray(preds), [tuple(np.asarray(t) for t in red) for red in reductions]
+            return unpad(np.asarray(preds),
+                         [tuple(np.asarray(t) for t in red) for red in reductions],
+                         n, size, layers)
 
         return fetch  # dispatched, not waited for
 
