@@ -84,3 +84,61 @@ def test_unreadable_model_file_is_a_user_error(tmp_path):
         zoo.load_model(bad)
     with pytest.raises(UserError, match="not found"):
         zoo.load_model(tmp_path / "missing.keras")
+
+
+def test_split_at_flatten_shares_the_models_layers(source):
+    m3 = zoo.build(3, presets.SMOKE, base_source=source)
+    features, head = zoo.split_at_flatten(m3)
+    x = np.random.default_rng(0).uniform(0, 255, (4, *m3.inputs[0].shape[1:])).astype("float32")
+    np.testing.assert_allclose(head.predict(features.predict(x, verbose=0), verbose=0),
+                               m3.predict(x, verbose=0), rtol=1e-6)
+    assert head.get_layer("fc1") is m3.get_layer("fc1")
+    assert [w.name for w in head.trainable_weights] == [w.name for w in m3.trainable_weights]
+
+
+def test_the_head_trained_on_features_is_model_3_trained_end_to_end(source):
+    """Recipe 3's shortcut (the frozen base once, the head on its features) against running
+    the frozen base in every training step: the same batches, seeds and dropout masks give
+    the same weights and the same history, to float rounding."""
+    from tlexplorer import training
+    from tlexplorer.data import pipeline
+
+    rng = np.random.default_rng(3)
+    size = presets.SMOKE.image_size
+    images = {s: pipeline.SubsetImages(rng.integers(0, 2, n).astype("float32"),
+                                       arrays=rng.uniform(0, 255, (n, size, size, 3)))
+              for s, n in (("train", 40), ("val", 16))}
+    models = []
+    for _ in range(2):
+        keras.utils.set_random_seed(7)
+        models.append(zoo.build(3, presets.SMOKE, base_source=source))
+    shortcut, whole = models
+    initial = shortcut.get_layer("fc1").get_weights()[0].copy()
+    history = training._fit_on_features(shortcut, images, 8, 3, 1e-3, 3, 5, 1,
+                                        training._noop, None)
+    keras.utils.set_random_seed(7)  # the seed state the shortcut's fit started from
+    zoo.compile_model(whole, 1e-3)
+    expected = training._fit(whole, pipeline.batches(images["train"], 8, shuffle=True, seed=3),
+                             pipeline.batches(images["val"], 8), 3, 5, "3", "training",
+                             training._noop, None)
+    for a, b in zip(shortcut.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert not np.allclose(shortcut.get_layer("fc1").get_weights()[0], initial)  # it trained
+    for key in ("loss", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=1e-4)
+
+
+def test_only_recipe_3_trains_on_features_and_only_while_they_fit(source, monkeypatch):
+    from tlexplorer import training
+    from tlexplorer.data import pipeline
+    from tlexplorer.data.sources import SyntheticSource
+
+    data = SyntheticSource(presets.SMOKE.image_size, presets.SMOKE.split)
+    m3 = zoo.build(3, presets.SMOKE, base_source=source)
+    m4 = zoo.build(4, presets.SMOKE, base_source=source)
+    assert training._trains_on_features(zoo.RECIPES[3], m3, data)
+    assert not training._trains_on_features(zoo.RECIPES[4], m4, data)
+    assert not training._trains_on_features(zoo.RECIPES[5], zoo.fine_tune(m4), data)
+    assert not training._trains_on_features(zoo.RECIPES[1], zoo.build(1, presets.SMOKE), data)
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", 1000)  # features too large: end to end
+    assert not training._trains_on_features(zoo.RECIPES[3], m3, data)

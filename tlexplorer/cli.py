@@ -369,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--training",
         action="store_true",
         help="instead, estimate the paper preset's training cost: one epoch of each recipe on "
-        "N (--images) synthetic images with random VGG16 weights, times its epochs",
+        "N (--images) synthetic images with random VGG16 weights, times its epochs (model 3: "
+        "plus the one pass of the frozen base whose features its head trains on)",
     )
     bench.add_argument(
         "--fingerprint",

@@ -223,6 +223,22 @@ def build_transfer(
     return model
 
 
+HEAD_LAYERS = ("fc1", "dropout", "output")  # a transfer model's layers after ``flatten``
+
+
+def split_at_flatten(model):
+    """A transfer model as two models sharing its layers: the frozen base up to ``flatten``
+    (image → features) and the head (features → prediction). Training the head trains the
+    model's own head layers."""
+    keras = import_keras()
+    flatten = model.get_layer("flatten")
+    features = keras.Model(model.inputs, flatten.output, name=f"{model.name}_features")
+    x = head_input = keras.Input(flatten.output.shape[1:], name="features")
+    for name in HEAD_LAYERS:
+        x = model.get_layer(name)(x)
+    return features, keras.Model(head_input, x, name=f"{model.name}_head")
+
+
 def set_base_trainable(model, trainable_blocks: tuple[str, ...]) -> None:
     """Freeze every base layer except those of ``trainable_blocks`` (e.g. ``("block5",)``)."""
     for layer in model.layers:
