@@ -11,7 +11,7 @@ from tlexplorer.quiet import import_tensorflow
 _, keras = import_tensorflow()
 
 BASE = [f"block{b}_conv{c}" for b, n in enumerate(zoo.VGG_BLOCKS, 1) for c in range(1, n + 1)]
-AUG = ["aug_rotate", "aug_shift", "aug_shear", "aug_zoom", "aug_flip"]
+AUG = ["aug_affine"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def test_cnn_recipes():
     m2 = zoo.build(2, presets.SMOKE)
     assert _names(m1) == ["image", "rescale", "conv1", "pool1", "conv2", "pool2", "conv3",
                           "pool3", "conv4", "pool4", "flatten", "dropout", "fc1", "output"]
-    assert _names(m2)[2:7] == AUG and _names(m2)[7:] == _names(m1)[2:]
+    assert _names(m2)[2:3] == AUG and _names(m2)[3:] == _names(m1)[2:]
     assert m1.get_layer("dropout").rate == 0.5
     assert m1.get_layer("output").activation.__name__ == "sigmoid"
     assert all(layer.trainable for layer in m1.layers)
@@ -67,12 +67,21 @@ def test_fine_tune_unfreezes_block5_only(source):
         np.testing.assert_array_equal(a, b)
 
 
-def test_shear_layer_round_trips(tmp_path):
-    m2 = zoo.build(2, presets.SMOKE)
-    path = tmp_path / "m2.keras"
-    m2.save(path)
-    again = zoo.load_model(path)
+def test_model_files_of_the_chained_augmentation_still_load(tmp_path):
+    """Model files trained before RandomAffine chain Keras's own layers, a Shear among them."""
+    from tlexplorer.layers import Shear
+
+    inputs = keras.Input((48, 48, 3))
+    x = keras.layers.RandomRotation(40 / 360, fill_mode="nearest", name="aug_rotate")(inputs)
+    x = Shear(0.2, 0.2, fill_mode="nearest", name="aug_shear")(x)
+    x = keras.layers.RandomFlip("horizontal", name="aug_flip")(x)
+    out = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    keras.Model(inputs, out).save(tmp_path / "old.keras")
+    again = zoo.load_model(tmp_path / "old.keras")
     assert again.get_layer("aug_shear").get_config()["x_factor"] == 0.2
+    m2 = zoo.build(2, presets.SMOKE)
+    m2.save(tmp_path / "m2.keras")
+    assert zoo.load_model(tmp_path / "m2.keras").get_layer("aug_affine").zoom == 0.2
 
 
 def test_unreadable_model_file_is_a_user_error(tmp_path):
@@ -142,3 +151,80 @@ def test_only_recipe_3_trains_on_features_and_only_while_they_fit(source, monkey
     assert not training._trains_on_features(zoo.RECIPES[1], zoo.build(1, presets.SMOKE), data)
     monkeypatch.setattr(pipeline, "CACHE_BYTES", 1000)  # features too large: end to end
     assert not training._trains_on_features(zoo.RECIPES[3], m3, data)
+
+
+# -- the augmentation: one affine transform ------------------------------------------------
+
+
+def _affine_with(monkeypatch, u, **params):
+    """A RandomAffine whose random draws are ``u`` (one row per image)."""
+    from tlexplorer.layers import RandomAffine
+
+    layer = RandomAffine(**params)
+    fixed = keras.ops.convert_to_tensor(np.asarray(u, np.float32))
+    monkeypatch.setattr(keras.random, "uniform", lambda *a, **k: fixed)
+    return layer
+
+
+def _image(n=1, size=9):
+    return np.random.default_rng(0).uniform(0, 1, (n, size, size, 3)).astype("float32")
+
+
+def test_affine_is_the_identity_at_inference_and_with_nothing_drawn(monkeypatch):
+    from tlexplorer.layers import RandomAffine
+
+    x = _image(2)
+    np.testing.assert_array_equal(RandomAffine()(x, training=False), x)
+    np.testing.assert_array_equal(RandomAffine(rotation=0, shift=0, shear=0, zoom=0,
+                                               flip=False)(x, training=True), x)
+    layer = _affine_with(monkeypatch, [[0.3, -0.2, 0.5, 0.1, -0.4, 0.7, 0.9]] * 2)
+    assert not np.allclose(layer(x, training=True), x)  # with draws, it moves
+
+
+@pytest.mark.parametrize("row,expected", [
+    ([0, 0, 0, 0, 0, 0, -1], lambda x: x[:, :, ::-1]),  # mirrored
+    ([1, 0, 0, 0, 0, 0, 1], lambda x: np.rot90(x, 1, axes=(1, 2))),  # a quarter turn
+    ([0, 2 / 9 / 0.2, 0, 0, 0, 0, 1],  # 2 pixels along x, the edge column repeated
+     lambda x: np.concatenate([x[:, :, 2:], x[:, :, -1:], x[:, :, -1:]], axis=2)),
+    ([0, 0, -1 / 9 / 0.2, 0, 0, 0, 1],  # 1 pixel along y, the other way
+     lambda x: np.concatenate([x[:, :1], x[:, :-1]], axis=1)),
+    ([0, 0, 0, 0, 0, 1, 1], lambda x: x[:, 0:9:2, 0:9:2]),  # zoom 2 about the centre
+])
+def test_affine_moves_pixels_where_it_says(monkeypatch, row, expected):
+    params = {"rotation": 90.0, "shift": 0.2, "shear": 0.2, "zoom": 1.0}
+    x = _image()
+    got = np.asarray(_affine_with(monkeypatch, [row], **params)(x, training=True))
+    want = expected(x)
+    if row[5] == 1:  # zoom 2: output pixels 2..6 read input pixels 0, 2, .., 8
+        got = got[:, 2:7, 2:7]
+    if row[0] == 1:  # a rotation's direction is a matter of convention: either quarter turn
+        other = np.rot90(x, -1, axes=(1, 2))
+        assert np.allclose(got, want, atol=1e-5) or np.allclose(got, other, atol=1e-5)
+    else:
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_affine_shear_reads_along_the_other_axis(monkeypatch):
+    x = _image()
+    got = np.asarray(_affine_with(monkeypatch, [[0, 0, 0, 1, 0, 0, 1]], shear=1.0)(
+        x, training=True))
+    # x-shear of 1: output (row y, column c) reads input column c + (y - 4) on row y
+    for y in range(9):
+        for c in range(9):
+            if 0 <= c + y - 4 <= 8:
+                np.testing.assert_allclose(got[0, y, c], x[0, y, c + y - 4], atol=1e-5)
+
+
+def test_affine_draws_per_image_repeatably_and_round_trips(tmp_path):
+    from tlexplorer.layers import RandomAffine
+
+    x = np.repeat(_image(), 4, axis=0)
+    a = np.asarray(RandomAffine(seed=3)(x, training=True))
+    b = np.asarray(RandomAffine(seed=3)(x, training=True))
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a[0], a[1])  # each image its own transform
+    inputs = keras.Input((9, 9, 3))
+    model = keras.Model(inputs, RandomAffine(rotation=10.0, zoom=0.1, name="aug")(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = zoo.load_model(tmp_path / "m.keras")
+    assert loaded.get_layer("aug").get_config() == model.get_layer("aug").get_config()

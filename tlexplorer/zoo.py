@@ -51,17 +51,12 @@ PREPROCESSING = "rescale_1_255"  # the 1st-edition recipe (not caffe preprocess_
 
 
 def _augmentation(x):
-    """Rotation 40°, shifts 0.2, shear 0.2, zoom 0.2, horizontal flip (active in training only)."""
-    keras = import_keras()
-    layers = keras.layers
-    x = layers.RandomRotation(40 / 360, fill_mode="nearest", name="aug_rotate")(x)
-    x = layers.RandomTranslation(0.2, 0.2, fill_mode="nearest", name="aug_shift")(x)
-    from tlexplorer.layers import Shear
+    """Rotation 40°, shifts 0.2, shear 0.2, zoom 0.2, horizontal flip, drawn per image and applied
+    as one affine transform (:class:`tlexplorer.layers.RandomAffine`; active in training only)."""
+    from tlexplorer.layers import RandomAffine
 
-    x = Shear(0.2, 0.2, fill_mode="nearest", name="aug_shear")(x)
-    x = layers.RandomZoom(0.2, fill_mode="nearest", name="aug_zoom")(x)
-    x = layers.RandomFlip("horizontal", name="aug_flip")(x)
-    return x
+    return RandomAffine(rotation=40.0, shift=0.2, shear=0.2, zoom=0.2, flip=True,
+                        fill_mode="nearest", name="aug_affine")(x)
 
 
 def _stem(preset: Preset, augment: bool):
