@@ -168,9 +168,9 @@ def _fit_on_features(model, images: dict, bs: int, rid: int, lr: float, epochs: 
     label = str(rid)
     features, head = zoo.split_at_flatten(model)
     zoo.compile_model(head, lr, spe)
-    progress(TrainEvent("info", label, message=f"model {rid}: running the frozen base once over "
-                        f"{len(images['train'])} training and {len(images['val'])} validation "
-                        "images (the head trains on its features)"))
+    n = len(images["train"]) + len(images["val"])
+    progress(TrainEvent("info", label, message=f"model {rid}: frozen base once over {n} images; "
+                        "the head trains on their features"))
     subsets = {}
     for subset in ("train", "val"):
         if cancel is not None and cancel.is_set():
