@@ -291,11 +291,10 @@ def run_training_benchmark(images: int, image_size: int, log=print) -> dict:
     batch = PAPER.batch_size
     per_recipe = {}
     for rid in sorted(zoo.RECIPES):
-        recipe = zoo.RECIPES[rid]
         model = paper_model_random(rid, image_size)
         data, val = x, (x[: images // 3], y[: images // 3])  # the paper's 3000/1000 split
         feature_s = 0.0
-        if recipe.transfer and not recipe.augment and not recipe.fine_tune:
+        if zoo.RECIPES[rid].frozen_feature_extractor:
             # As training runs recipe 3: the frozen base once over both sets, then the head
             # alone on the features every epoch (training._fit_on_features).
             log(f"recipe {rid}: the frozen base once over {images + images // 3} images…")

@@ -9,6 +9,8 @@ it could not be read back; :class:`Shear` saves the factor the constructor accep
 
 from __future__ import annotations
 
+import math
+
 import keras
 
 
@@ -63,7 +65,7 @@ class RandomAffine(keras.layers.Layer):
         """``(batch, 8)`` transforms as ``keras.ops.image.affine_transform`` takes them."""
         ops = keras.ops
         u = keras.random.uniform((batch, 7), -1.0, 1.0, seed=self.seed_generator)
-        theta = u[:, 0] * (self.rotation * 3.141592653589793 / 180.0)
+        theta = u[:, 0] * math.radians(self.rotation)
         tx = u[:, 1] * (self.shift * ops.cast(width, "float32"))
         ty = u[:, 2] * (self.shift * ops.cast(height, "float32"))
         shx, shy = u[:, 3] * self.shear, u[:, 4] * self.shear

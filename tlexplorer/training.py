@@ -149,7 +149,7 @@ def _trains_on_features(recipe, model, source: DataSource) -> bool:
     """Whether to train ``recipe`` with :func:`_fit_on_features`: the frozen base without
     augmentation (recipe 3), when the features of its training and validation images fit in
     :data:`pipeline.CACHE_BYTES` (else it trains end to end, as recipe 4)."""
-    if not recipe.transfer or recipe.augment or recipe.fine_tune:
+    if not recipe.frozen_feature_extractor:
         return False
     per_image = math.prod(model.get_layer("flatten").output.shape[1:]) * 4
     n = pipeline.n_images(source, "train") + pipeline.n_images(source, "val")

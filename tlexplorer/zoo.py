@@ -36,6 +36,12 @@ class Recipe:
     def stem(self) -> str:
         return f"{self.id}-{self.slug}"
 
+    @property
+    def frozen_feature_extractor(self) -> bool:
+        """The frozen base without augmentation (recipe 3): its head can train on the base's
+        features computed once (``training._fit_on_features``)."""
+        return self.transfer and not self.augment and not self.fine_tune
+
 
 RECIPES: dict[int, Recipe] = {
     1: Recipe(1, "cnn", "simple CNN + regularization", False, False, False),

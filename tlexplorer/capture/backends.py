@@ -91,7 +91,12 @@ def _jax_sum_last(*terms):
 
 
 def _tensorflow_step(flat, layers, jit: bool, preprocess: str) -> Step:
-    from tlexplorer.capture.reductions import layer_reductions, pad_batch, unpad
+    from tlexplorer.capture.reductions import (
+        CompiledSize,
+        layer_reductions,
+        pad_batch,
+        unpad,
+    )
     from tlexplorer.inputs import apply_preprocess
     from tlexplorer.quiet import import_tensorflow
 
@@ -111,13 +116,11 @@ def _tensorflow_step(flat, layers, jit: bool, preprocess: str) -> Step:
 
     # XLA compiles for one batch size: the first batch's. A shorter batch (the last of a test
     # set) is padded to it (pad_batch) rather than compiled again.
-    first: list[int] = []
+    compiled_size = CompiledSize()
 
     def run(images):
         n = int(images.shape[0])
-        if not first:
-            first.append(n)
-        size = max(n, first[0])
+        size = compiled_size.of(n)
         preds, reductions = step(pad_batch(images, size), tf.constant(n, tf.int32))
         result = unpad(preds.numpy(), [tuple(t.numpy() for t in red) for red in reductions],
                        n, size, layers)
@@ -130,7 +133,12 @@ def _jax_step(flat, layers, jit: bool, preprocess: str, hist_copies: int | None)
     import jax
     import numpy as np
 
-    from tlexplorer.capture.reductions import layer_reductions, pad_batch, unpad
+    from tlexplorer.capture.reductions import (
+        CompiledSize,
+        layer_reductions,
+        pad_batch,
+        unpad,
+    )
     from tlexplorer.inputs import apply_preprocess
 
     ops = import_keras().ops
@@ -152,7 +160,7 @@ def _jax_step(flat, layers, jit: bool, preprocess: str, hist_copies: int | None)
         with jax.default_matmul_precision(CAPTURE_PRECISION):  # read when jit traces
             return jitted(*args)
 
-    first: list[int] = []
+    compiled_size = CompiledSize()
 
     def run(images):
         # The variables' current arrays, read per batch: Keras's own compiled functions
@@ -160,9 +168,7 @@ def _jax_step(flat, layers, jit: bool, preprocess: str, hist_copies: int | None)
         trainable = [v.value for v in flat.trainable_variables]
         non_trainable = [v.value for v in flat.non_trainable_variables]
         n = int(images.shape[0])
-        if not first:
-            first.append(n)
-        size = max(n, first[0])  # a short batch padded: jit would compile for its shape too
+        size = compiled_size.of(n)  # a short batch padded: jit would compile for its shape too
         result = compiled(trainable, non_trainable, pad_batch(images, size), np.int32(n))
 
         def fetch():

@@ -123,6 +123,20 @@ def layer_reductions(ops, outputs, layers: list[ProbedLayer], hist_copies: int =
     return reductions
 
 
+class CompiledSize:
+    """The batch size a capture step is compiled for: the first batch's. :meth:`of` gives the
+    size to run a batch of ``n`` images at (a shorter one is padded up to it, a longer one
+    compiles for its own size)."""
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+
+    def of(self, n: int) -> int:
+        if self.first is None:
+            self.first = n
+        return max(n, self.first)
+
+
 def pad_batch(images, size: int):
     """``images`` (numpy, n ≤ size first) padded with zero images to ``size``: a short last
     batch then runs through the step compiled for the full size instead of compiling again
